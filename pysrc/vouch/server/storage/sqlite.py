@@ -1,0 +1,76 @@
+"""SQLite backend: one connection, WAL, foreign keys on, immediate transactions.
+
+Work runs on the event loop thread: SQLite calls here take microseconds, and a single
+connection with BEGIN IMMEDIATE serialises writers inside this process while the file lock
+(with a busy timeout) serialises them across processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from vouch.server.storage.base import Row
+from vouch.server.storage.migrations import MIGRATIONS, for_dialect
+
+T = TypeVar("T")
+
+
+class _SQLiteTransaction:
+    def __init__(self, connection: sqlite3.Connection):
+        self._connection = connection
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        return self._connection.execute(sql, tuple(params)).rowcount
+
+    def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        row = self._connection.execute(sql, tuple(params)).fetchone()
+        return dict(row) if row is not None else None
+
+    def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return [dict(row) for row in self._connection.execute(sql, tuple(params)).fetchall()]
+
+
+class SQLiteDatabase:
+    dialect = "sqlite"
+
+    def __init__(self, path: str):
+        self.path = path
+        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._connection.row_factory = sqlite3.Row
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA foreign_keys=ON")
+        self._connection.execute("PRAGMA busy_timeout=5000")
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+
+    def run_sync(self, work: Callable[[_SQLiteTransaction], T]) -> T:
+        """Run `work` inside BEGIN IMMEDIATE ... COMMIT, rolling back on any exception."""
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(_SQLiteTransaction(self._connection))
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
+        return result
+
+    async def run(self, work: Callable[[_SQLiteTransaction], T]) -> T:
+        return self.run_sync(work)
+
+    def migrate(self) -> None:
+        def apply(tx: _SQLiteTransaction) -> None:
+            tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = tx.one("SELECT MAX(version) AS version FROM schema_version")
+            current = (row or {}).get("version") or 0
+            for version, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    tx.execute(for_dialect(statement, self.dialect))
+                tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+        self.run_sync(apply)
+
+    def close(self) -> None:
+        self._connection.close()

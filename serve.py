@@ -1,0 +1,82 @@
+"""Run vouch: the dialog's static site and its API, on uvicorn.
+
+python serve.py --port 8000 --db vouch.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "pysrc"))
+
+import uvicorn
+
+from vouch.server.app import create_app
+from vouch.server.config import DEFAULT_WEB_ROOT, Config
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Serve the vouch dialog (static files in web/) and its API."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port to listen on (8000)")
+    parser.add_argument(
+        "--db", default="vouch.db", help="SQLite database file, created if missing (vouch.db)"
+    )
+    parser.add_argument(
+        "--origin",
+        help="the dialog's public origin, which WebAuthn responses must come from "
+        "(default: http://localhost:PORT)",
+    )
+    parser.add_argument(
+        "--rp-id", help="WebAuthn relying party ID (default: the host name of --origin)"
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a host site allowed to embed the dialog (repeatable)",
+    )
+    parser.add_argument(
+        "--recovery-delay",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="hold a completed recovery this long so the owner can cancel it (0: apply at once)",
+    )
+    parser.add_argument(
+        "--web-root", type=Path, default=DEFAULT_WEB_ROOT, help="static site directory (web/)"
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    config = Config(
+        origin=args.origin or f"http://localhost:{args.port}",
+        rp_id=args.rp_id,
+        database=args.db,
+        web_root=args.web_root,
+        allowed_origins=tuple(args.allow_origin),
+        recovery_delay_seconds=args.recovery_delay,
+    )
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
