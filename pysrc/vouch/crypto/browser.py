@@ -1,0 +1,306 @@
+"""Provider for Pyodide: WebCrypto for Ed25519/HKDF/SHA-256/randomness, hash-wasm for Argon2id.
+
+This is the only module of ``vouch.crypto`` that touches ``js`` and
+``pyodide``; it imports them lazily, so it still imports (and checks its
+parameters) on CPython. JS values are converted at the edge: callers give
+and get Python ``bytes``, and JS errors come back as ``BrowserCryptoError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from vouch.crypto import _checks
+
+DEFAULT_HASH_WASM_URL = "/vendor/hash-wasm/argon2.umd.min.js"
+
+# PKCS#8 PrivateKeyInfo for Ed25519 (RFC 8410, section 7) is this fixed DER
+# header followed by the 32-byte seed; WebCrypto has no "raw" private import.
+_PKCS8_ED25519_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
+
+# crypto.getRandomValues fills at most 65536 bytes per call.
+_RANDOM_CHUNK = 65536
+
+
+class BrowserCryptoError(RuntimeError):
+    """A WebCrypto or hash-wasm call failed; ``js_name`` is the JS error name."""
+
+    def __init__(self, operation: str, js_name: str, js_message: str) -> None:
+        super().__init__(f"{operation} failed in the browser: {js_name}: {js_message}")
+        self.operation = operation
+        self.js_name = js_name
+        self.js_message = js_message
+
+
+def _ffi() -> tuple[Any, Any]:
+    """The ``js`` and ``pyodide.ffi`` modules, or a clear error outside Pyodide."""
+    try:
+        import js
+        from pyodide import ffi
+    except ImportError as exc:
+        raise RuntimeError(
+            "BrowserProvider needs Pyodide: the js and pyodide modules are missing"
+        ) from exc
+    return js, ffi
+
+
+def _u8(data: bytes) -> Any:
+    """Copy Python bytes into a new JS Uint8Array."""
+    js, _ = _ffi()
+    array = js.Uint8Array.new(len(data))
+    if data:
+        array.assign(data)
+    return array
+
+
+def _bytes(value: Any) -> bytes:
+    """Copy a JS ArrayBuffer or typed array into Python bytes."""
+    return bytes(value.to_bytes())
+
+
+def _js_object(**fields: Any) -> Any:
+    """A plain JS object (not a Map) with the given properties."""
+    js, _ = _ffi()
+    obj = js.Object.new()
+    for key, value in fields.items():
+        setattr(obj, key, value)
+    return obj
+
+
+def _js_array(*items: str) -> Any:
+    js, _ = _ffi()
+    array = js.Array.new()
+    for item in items:
+        array.push(item)
+    return array
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+async def _await_js(operation: str, start: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a JS call that returns a promise; turn a JS exception into BrowserCryptoError."""
+    _, ffi = _ffi()
+    try:
+        return await start()
+    except ffi.JsException as exc:
+        name = str(getattr(exc, "name", "Error"))
+        message = str(getattr(exc, "message", exc))
+        raise BrowserCryptoError(operation, name, message) from exc
+
+
+class BrowserProvider:
+    """``vouch.crypto.Provider`` on WebCrypto and hash-wasm, for Pyodide pages.
+
+    hash-wasm is used through its UMD global ``hashwasm``; when the page has
+    not loaded it, the provider appends a <script> for ``hash_wasm_url`` (or
+    calls importScripts in a worker) the first time Argon2id is needed.
+    """
+
+    name = "browser"
+
+    def __init__(self, hash_wasm_url: str = DEFAULT_HASH_WASM_URL) -> None:
+        self.hash_wasm_url = hash_wasm_url
+        self._hashwasm_loading: asyncio.Future[None] | None = None
+
+    async def argon2id(
+        self,
+        password: bytes,
+        salt: bytes,
+        *,
+        memory_kib: int,
+        iterations: int,
+        lanes: int,
+        length: int = 32,
+        secret: bytes = b"",
+        associated_data: bytes = b"",
+    ) -> bytes:
+        _checks.check_argon2id(
+            password=password,
+            salt=salt,
+            secret=secret,
+            associated_data=associated_data,
+            memory_kib=memory_kib,
+            iterations=iterations,
+            lanes=lanes,
+            length=length,
+        )
+        if associated_data:
+            raise ValueError(
+                f"argon2id associated_data ({len(associated_data)} bytes) "
+                "is not supported by hash-wasm; expected empty"
+            )
+        if not password:
+            raise ValueError(
+                "argon2id password is empty, which hash-wasm does not support; "
+                "expected at least 1 byte"
+            )
+        hashwasm = await self._hashwasm()
+        options = _js_object(
+            password=_u8(password),
+            salt=_u8(salt),
+            parallelism=lanes,
+            iterations=iterations,
+            memorySize=memory_kib,
+            hashLength=length,
+            outputType="binary",
+        )
+        if secret:
+            options.secret = _u8(secret)
+        result = await _await_js("argon2id", lambda: hashwasm.argon2id(options))
+        return _bytes(result)
+
+    async def hkdf_sha256(self, ikm: bytes, *, salt: bytes, info: bytes, length: int = 32) -> bytes:
+        _checks.check_hkdf_sha256(ikm=ikm, salt=salt, info=info, length=length)
+        subtle = self._subtle()
+        key = await _await_js(
+            "HKDF importKey",
+            lambda: subtle.importKey("raw", _u8(ikm), "HKDF", False, _js_array("deriveBits")),
+        )
+        params = _js_object(name="HKDF", hash="SHA-256", salt=_u8(salt), info=_u8(info))
+        bits = await _await_js(
+            "HKDF deriveBits", lambda: subtle.deriveBits(params, key, length * 8)
+        )
+        return _bytes(bits)
+
+    async def ed25519_public_key(self, seed: bytes) -> bytes:
+        _checks.check_ed25519_seed(seed)
+        key = await self._private_key(seed, extractable=True)
+        subtle = self._subtle()
+        jwk = await _await_js("Ed25519 exportKey", lambda: subtle.exportKey("jwk", key))
+        return _b64url_decode(str(jwk.x))
+
+    async def ed25519_sign(self, seed: bytes, message: bytes) -> bytes:
+        _checks.check_ed25519_seed(seed)
+        _checks.check_ed25519_message(message)
+        key = await self._private_key(seed, extractable=False)
+        subtle = self._subtle()
+        signature = await _await_js(
+            "Ed25519 sign", lambda: subtle.sign("Ed25519", key, _u8(message))
+        )
+        return _bytes(signature)
+
+    async def ed25519_verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
+        _checks.check_ed25519_public_key(public_key)
+        _checks.check_ed25519_message(message)
+        if not _checks.ed25519_signature_has_valid_length(signature):
+            return False
+        subtle = self._subtle()
+        try:
+            key = await _await_js(
+                "Ed25519 importKey",
+                lambda: subtle.importKey(
+                    "raw", _u8(public_key), "Ed25519", False, _js_array("verify")
+                ),
+            )
+        except BrowserCryptoError as exc:
+            if exc.js_name == "DataError":  # not a curve point: nothing verifies against it
+                return False
+            raise
+        valid = await _await_js(
+            "Ed25519 verify",
+            lambda: subtle.verify("Ed25519", key, _u8(signature), _u8(message)),
+        )
+        return bool(valid)
+
+    async def sha256(self, data: bytes) -> bytes:
+        _checks.check_sha256(data)
+        subtle = self._subtle()
+        digest = await _await_js("SHA-256 digest", lambda: subtle.digest("SHA-256", _u8(data)))
+        return _bytes(digest)
+
+    async def random_bytes(self, n: int) -> bytes:
+        _checks.check_random_length(n)
+        js, _ = _ffi()
+        chunks = []
+        remaining = n
+        while remaining > 0:
+            size = min(remaining, _RANDOM_CHUNK)
+            array = js.Uint8Array.new(size)
+            js.crypto.getRandomValues(array)
+            chunks.append(_bytes(array))
+            remaining -= size
+        return b"".join(chunks)
+
+    def _subtle(self) -> Any:
+        js, _ = _ffi()
+        crypto = getattr(js, "crypto", None)
+        subtle = getattr(crypto, "subtle", None) if crypto is not None else None
+        if subtle is None:
+            raise BrowserCryptoError(
+                "WebCrypto", "NotSupportedError", "crypto.subtle is missing (not a secure context?)"
+            )
+        return subtle
+
+    async def _private_key(self, seed: bytes, *, extractable: bool) -> Any:
+        subtle = self._subtle()
+        der = _PKCS8_ED25519_PREFIX + seed
+        return await _await_js(
+            "Ed25519 importKey",
+            lambda: subtle.importKey("pkcs8", _u8(der), "Ed25519", extractable, _js_array("sign")),
+        )
+
+    async def _hashwasm(self) -> Any:
+        """The hash-wasm global, loading its UMD script once if the page has not."""
+        js, _ = _ffi()
+        module = getattr(js, "hashwasm", None)
+        if module is not None:
+            return module
+        if self._hashwasm_loading is None:
+            self._hashwasm_loading = asyncio.ensure_future(self._load_hashwasm())
+        try:
+            await asyncio.shield(self._hashwasm_loading)
+        except Exception:
+            self._hashwasm_loading = None  # let a later call retry
+            raise
+        module = getattr(js, "hashwasm", None)
+        if module is None:
+            raise BrowserCryptoError(
+                "load hash-wasm",
+                "ReferenceError",
+                f"{self.hash_wasm_url} loaded but defined no global hashwasm",
+            )
+        return module
+
+    async def _load_hashwasm(self) -> None:
+        js, ffi = _ffi()
+        document = getattr(js, "document", None)
+        if document is None:  # a worker: no DOM, but a synchronous importScripts
+            try:
+                js.importScripts(self.hash_wasm_url)
+            except ffi.JsException as exc:
+                name = str(getattr(exc, "name", "Error"))
+                raise BrowserCryptoError("load hash-wasm", name, str(exc)) from exc
+            return
+        loaded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_load(_event: Any) -> None:
+            if not loaded.done():
+                loaded.set_result(None)
+
+        def on_error(_event: Any) -> None:
+            if not loaded.done():
+                loaded.set_exception(
+                    BrowserCryptoError(
+                        "load hash-wasm", "NetworkError", f"could not load {self.hash_wasm_url}"
+                    )
+                )
+
+        load_proxy = ffi.create_proxy(on_load)
+        error_proxy = ffi.create_proxy(on_error)
+        script = document.createElement("script")
+        script.addEventListener("load", load_proxy)
+        script.addEventListener("error", error_proxy)
+        script.src = self.hash_wasm_url
+        document.head.appendChild(script)
+        try:
+            await loaded
+        finally:
+            script.removeEventListener("load", load_proxy)
+            script.removeEventListener("error", error_proxy)
+            load_proxy.destroy()
+            error_proxy.destroy()
