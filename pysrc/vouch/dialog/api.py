@@ -38,14 +38,75 @@ class ApiClient:
         return await self.call("POST", "/api/register/options", {})
 
     async def register_verify(
-        self, challenge_id: str, username: str, credential: dict[str, Any]
+        self, challenge_id: str, username: str, credential: dict[str, Any], audience: str | None
     ) -> dict[str, Any]:
         body = {"challenge_id": challenge_id, "username": username, "credential": credential}
-        return await self.call("POST", "/api/register/verify", body)
+        return await self.call("POST", "/api/register/verify", _with_audience(body, audience))
 
     async def signin_options(self) -> dict[str, Any]:
         return await self.call("POST", "/api/signin/options", {})
 
-    async def signin_verify(self, challenge_id: str, credential: dict[str, Any]) -> dict[str, Any]:
+    async def signin_verify(
+        self, challenge_id: str, credential: dict[str, Any], audience: str | None
+    ) -> dict[str, Any]:
         body = {"challenge_id": challenge_id, "credential": credential}
-        return await self.call("POST", "/api/signin/verify", body)
+        return await self.call("POST", "/api/signin/verify", _with_audience(body, audience))
+
+    # Signed in: the account and its guardians ------------------------------------------
+
+    async def account(self) -> dict[str, Any]:
+        return await self.call("GET", "/api/account")
+
+    async def guardians_options(self) -> dict[str, Any]:
+        return await self.call("POST", "/api/guardians/options", {})
+
+    async def guardian_passkey_options(self) -> dict[str, Any]:
+        return await self.call("POST", "/api/guardians/passkey/options", {})
+
+    async def add_guardian_passkey(
+        self, challenge_id: str, credential: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = {"challenge_id": challenge_id, "credential": credential}
+        return await self.call("POST", "/api/guardians/passkey", body)
+
+    async def save_guardians(
+        self, challenge_id: str, config: dict[str, Any], assertion: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = {"challenge_id": challenge_id, "config": config, "assertion": assertion}
+        return await self.call("PUT", "/api/guardians", body)
+
+    async def cancel_recovery(self, recovery_id: str) -> dict[str, Any]:
+        return await self.call("POST", "/api/recovery/cancel", {"recovery_id": recovery_id})
+
+    # Recovery ---------------------------------------------------------------------------
+
+    async def recovery_start(self, username: str) -> dict[str, Any]:
+        return await self.call("POST", "/api/recovery/start", {"username": username})
+
+    async def recovery_check(
+        self, recovery_id: str, new_credential: dict[str, str], approval: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = {"recovery_id": recovery_id, "new_credential": new_credential, "approval": approval}
+        return await self.call("POST", "/api/recovery/check", body)
+
+    async def recovery_execute(
+        self,
+        recovery_id: str,
+        credential: dict[str, Any],
+        approvals: list[dict[str, Any]],
+        audience: str | None,
+    ) -> dict[str, Any]:
+        body = {"recovery_id": recovery_id, "credential": credential, "approvals": approvals}
+        return await self.call("POST", "/api/recovery/execute", _with_audience(body, audience))
+
+    async def recovery_complete(self, recovery_id: str, audience: str | None) -> dict[str, Any]:
+        body = {"recovery_id": recovery_id}
+        return await self.call("POST", "/api/recovery/complete", _with_audience(body, audience))
+
+    async def config(self) -> dict[str, Any]:
+        return await self.call("GET", "/api/config")
+
+
+def _with_audience(body: dict[str, Any], audience: str | None) -> dict[str, Any]:
+    """Name the embedding site the host token is for; without one it is the dialog's own."""
+    return {**body, "audience": audience} if audience else body

@@ -1,4 +1,4 @@
-"""The dialog's controller: screens, their events, and the passkey ceremonies.
+"""The dialog's entry point and start screen: sign in, create an account, or recover.
 
 Ceremony options are fetched ahead of time, so a click starts the WebAuthn call
 synchronously inside the event handler (Safari drops ceremonies begun after an await).
@@ -7,50 +7,48 @@ synchronously inside the event handler (Safari drops ceremonies begun after an a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from vouch.core.usernames import InvalidUsername, normalize_username
+from vouch.core.usernames import normalize_username
 from vouch.dialog import jsbridge, messages
+from vouch.dialog.account_screens import AccountScreens
 from vouch.dialog.api import ApiClient, ApiError
+from vouch.dialog.embed import EmbedRefused, Launch, check_host, parse_launch
+from vouch.dialog.host import HostChannel
+from vouch.dialog.recovery_screens import RecoveryScreens
+from vouch.dialog.ui import Ui
 
 Prefetched = dict[str, Any]
 
 
-class Dialog:
-    def __init__(self, api: ApiClient):
-        self.api = api
-        self.screen: jsbridge.Screen | None = None
+class Dialog(Ui):
+    def __init__(self, api: ApiClient, launch: Launch):
+        super().__init__(api)
+        self.launch = launch
+        self.host = HostChannel(launch)
         self.signin_options: Prefetched | None = None
         self.register_options: Prefetched | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.account = AccountScreens(self)
+        self.recovery = RecoveryScreens(self)
 
-    # Screens ------------------------------------------------------------------------------
+    @property
+    def audience(self) -> str | None:
+        return self.launch.host_origin
 
-    def show(self, template_id: str) -> jsbridge.Screen:
-        if self.screen is not None:
-            self.screen.release()
-        self.screen = jsbridge.Screen(template_id)
-        return self.screen
+    # Start screen -------------------------------------------------------------------------
 
     def show_start(self) -> None:
         screen = self.show("tpl-start")
         screen.on("[data-action=signin]", "click", self.on_signin)
         screen.on("[data-form=create]", "submit", self.on_create)
-
-    def show_busy(self, text: str) -> None:
-        self.show("tpl-busy").set_text("[data-slot=text]", text)
-
-    def show_signed_in(self, username: str) -> None:
-        screen = self.show("tpl-signed-in")
-        screen.set_text("[data-slot=text]", f"Signed in as {username}")
-        screen.on("[data-action=signout]", "click", self.on_signout)
-        screen.focus("h2")
-
-    # Prefetching --------------------------------------------------------------------------
+        screen.on("[data-action=recover]", "click", lambda _event: self.recovery.show_name())
+        screen.set_hidden("[data-action=cancel]", not self.launch.embedded)
+        screen.on("[data-action=cancel]", "click", self.on_cancel)
+        if self.signin_options is None or self.register_options is None:
+            self.spawn(self.prefetch())
 
     async def prefetch(self) -> None:
-        """Fetch fresh single-use options for both ceremonies."""
+        """Fresh single-use options for both ceremonies; a failure waits for the click."""
         try:
             self.signin_options, self.register_options = await asyncio.gather(
                 self.api.signin_options(), self.api.register_options()
@@ -58,105 +56,122 @@ class Dialog:
         except (ApiError, jsbridge.NetworkError):
             self.signin_options = self.register_options = None
 
-    async def _options(self, kind: str) -> Prefetched:
-        current = self.signin_options if kind == "signin" else self.register_options
-        if current is not None:
-            return current
-        if kind == "signin":
-            return await self.api.signin_options()
-        return await self.api.register_options()
-
-    # Events -------------------------------------------------------------------------------
-
     def on_signin(self, event: Any) -> None:
-        jsbridge.show_error(None)
-        prefetched = self.signin_options
-        self.signin_options = None
+        prefetched, self.signin_options = self.signin_options, None
         promise = jsbridge.start_get(prefetched["options"]) if prefetched else None
-        self.spawn(self.signin(prefetched, promise))
 
-    def on_create(self, event: Any) -> None:
-        jsbridge.prevent_default(event)
-        jsbridge.show_error(None)
-        assert self.screen is not None
-        try:
-            username = normalize_username(self.screen.value("#username"))
-        except InvalidUsername as exc:
-            jsbridge.show_error(str(exc))
-            self.screen.focus("#username")
-            return
-        prefetched = self.register_options
-        self.register_options = None
-        promise = None
-        if prefetched is not None:
-            promise = jsbridge.start_create(_named(prefetched["options"], username))
-        self.spawn(self.create(username, prefetched, promise))
-
-    def on_signout(self, event: Any) -> None:
-        self.api.session = None
-        self.show_start()
-        self.spawn(self.prefetch())
-
-    # Ceremonies ---------------------------------------------------------------------------
-
-    async def signin(self, prefetched: Prefetched | None, promise: Any) -> None:
-        async def ceremony() -> dict[str, Any]:
+        async def signin() -> None:
             options = prefetched or await self.api.signin_options()
             started = promise or jsbridge.start_get(options["options"])
             self.show_busy("Waiting for your passkey…")
             credential = await jsbridge.finish_ceremony(started)
             self.show_busy("Checking your passkey…")
-            return await self.api.signin_verify(options["challenge_id"], credential)
+            result = await self.api.signin_verify(
+                options["challenge_id"], credential, self.audience
+            )
+            self.signed_in(result)
 
-        await self._run_ceremony(ceremony)
+        self.run(signin, on_error=self.show_start)
 
-    async def create(self, username: str, prefetched: Prefetched | None, promise: Any) -> None:
-        async def ceremony() -> dict[str, Any]:
+    def on_create(self, event: Any) -> None:
+        jsbridge.prevent_default(event)
+        assert self.screen is not None
+        try:
+            username = normalize_username(self.screen.value("#username"))
+        except ValueError as exc:
+            self.error(messages.input_message(exc))
+            self.screen.focus("#username")
+            return
+        prefetched, self.register_options = self.register_options, None
+        promise = None
+        if prefetched is not None:
+            promise = jsbridge.start_create(named(prefetched["options"], username))
+
+        async def create() -> None:
             options = prefetched or await self.api.register_options()
-            started = promise or jsbridge.start_create(_named(options["options"], username))
+            started = promise or jsbridge.start_create(named(options["options"], username))
             self.show_busy("Creating your passkey…")
             credential = await jsbridge.finish_ceremony(started)
             self.show_busy("Creating your account…")
-            return await self.api.register_verify(options["challenge_id"], username, credential)
+            result = await self.api.register_verify(
+                options["challenge_id"], username, credential, self.audience
+            )
+            self.signed_in(result)
 
-        await self._run_ceremony(ceremony)
+        self.run(create, on_error=self.show_start)
 
-    async def _run_ceremony(self, ceremony: Callable[[], Awaitable[dict[str, Any]]]) -> None:
-        try:
-            result = await ceremony()
-        except jsbridge.WebAuthnError as exc:
-            self._fail(messages.webauthn_message(exc.name))
-        except ApiError as exc:
-            self._fail(exc.message)
-        except jsbridge.NetworkError:
-            self._fail(messages.NETWORK_MESSAGE)
-        else:
-            self.api.session = result["session"]
+    def intercept(self, exc: Exception) -> bool:
+        """In a frame that may not run WebAuthn, hand over to a popup instead of failing."""
+        if (
+            isinstance(exc, jsbridge.WebAuthnError)
+            and exc.blocked_in_frame
+            and self.launch.display == "iframe"
+        ):
+            self.show_busy("Continuing in a new window…")
+            self.host.webauthn_blocked()
+            return True
+        return False
+
+    def on_cancel(self, event: Any) -> None:
+        self.host.cancelled()
+
+    # Signed in ----------------------------------------------------------------------------
+
+    def signed_in(self, result: dict[str, Any]) -> None:
+        """Sign-in, sign-up and recovery all end here."""
+        self.api.session = result["session"]
+        if self.launch.embedded and self.launch.mode != "account":
+            self.host.result(result["account"], result["username"], result["token"])
             self.show_signed_in(result["username"])
             return
-        await self.prefetch()
+        self.account.open(result)
 
-    def _fail(self, message: str) -> None:
+    def show_signed_in(self, username: str) -> None:
+        screen = self.show("tpl-signed-in")
+        screen.set_text("[data-slot=text]", f"Signed in as {username}")
+        screen.on("[data-action=signout]", "click", lambda _event: self.sign_out())
+
+    def finish_account(self, result: dict[str, Any]) -> None:
+        """The host asked for the account screen: hand over the token when the user is done."""
+        self.host.result(result["account"], result["username"], result["token"])
+
+    def sign_out(self) -> None:
+        self.api.session = None
         self.show_start()
-        jsbridge.show_error(message)
-
-    def spawn(self, work: Awaitable[None]) -> None:
-        """Run a coroutine from an event handler, keeping a reference until it ends."""
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
-def _named(options: dict[str, Any], username: str) -> dict[str, Any]:
+def named(options: dict[str, Any], username: str) -> dict[str, Any]:
     """The prefetched creation options with the account name the user typed."""
     user = {**options["user"], "name": username, "displayName": username}
     return {**options, "user": user}
 
 
+def _launch() -> Launch:
+    return parse_launch(jsbridge.query_params())
+
+
 async def main() -> None:
+    api = ApiClient()
+    try:
+        launch = _launch()
+        if launch.embedded or jsbridge.framed_by() is not None:
+            allowed = (await api.config()).get("allowed_origins", [])
+            check_host(launch, list(allowed), jsbridge.own_origin(), jsbridge.framed_by())
+    except EmbedRefused as exc:
+        jsbridge.show_refusal(str(exc))
+        jsbridge.set_ready()
+        return
+    except (ApiError, jsbridge.NetworkError):
+        jsbridge.show_refusal(messages.NETWORK_MESSAGE)
+        jsbridge.set_ready()
+        return
+    dialog = Dialog(api, launch)
     if not jsbridge.webauthn_available():
-        jsbridge.show_error(messages.NO_WEBAUTHN_MESSAGE)
-    dialog = Dialog(ApiClient())
-    dialog.show_start()
+        dialog.error(messages.NO_WEBAUTHN_MESSAGE)
+    if launch.mode == "recover":
+        dialog.recovery.show_name()
+        dialog.spawn(dialog.prefetch())
+    else:
+        dialog.show_start()
     jsbridge.set_ready()
-    await dialog.prefetch()
+    dialog.host.ready()

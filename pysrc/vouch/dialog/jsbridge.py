@@ -7,12 +7,13 @@ destroyed when the screen is replaced, so they do not leak.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import JsException, create_proxy
+from pyodide.ffi import JsException, create_once_callable, create_proxy
 
 
 class WebAuthnError(Exception):
@@ -21,6 +22,12 @@ class WebAuthnError(Exception):
     def __init__(self, name: str, message: str):
         super().__init__(message)
         self.name = name
+
+    @property
+    def blocked_in_frame(self) -> bool:
+        """The browser refuses WebAuthn in this frame (Permissions Policy, not the user)."""
+        text = str(self)
+        return "feature is not enabled" in text or "Permissions Policy" in text
 
 
 class NetworkError(Exception):
@@ -107,9 +114,34 @@ class Screen:
         return self.root.querySelector(selector)
 
     def on(self, selector: str, event: str, handler: Callable[[Any], None]) -> None:
+        self.listen(self.element(selector), event, handler)
+
+    def listen(self, element: Any, event: str, handler: Callable[[Any], None]) -> None:
         proxy = create_proxy(handler)
         self._proxies.append(proxy)
-        self.element(selector).addEventListener(event, proxy)
+        element.addEventListener(event, proxy)
+
+    def append_template(self, container_selector: str, template_id: str) -> Any:
+        """Clone a template into a container; return the clone's first element."""
+        fragment = js.document.getElementById(template_id).content.cloneNode(True)
+        element = fragment.firstElementChild
+        self.element(container_selector).appendChild(fragment)
+        return element
+
+    def set_disabled(self, selector: str, disabled: bool) -> None:
+        self.element(selector).disabled = disabled
+
+    def set_hidden(self, selector: str, hidden: bool) -> None:
+        self.element(selector).hidden = hidden
+
+    def set_attribute(self, selector: str, name: str, value: str) -> None:
+        self.element(selector).setAttribute(name, value)
+
+    def set_value(self, selector: str, value: str) -> None:
+        self.element(selector).value = value
+
+    def checked(self, selector: str) -> bool:
+        return bool(self.element(selector).checked)
 
     def set_text(self, selector: str, text: str) -> None:
         self.element(selector).textContent = text
@@ -141,3 +173,99 @@ def prevent_default(event: Any) -> None:
 def set_ready() -> None:
     """Tell tests and the embed SDK that the dialog is interactive."""
     js.document.documentElement.dataset.ready = "true"
+
+
+# Page-level helpers used by the account, kit and embed code -----------------------------
+
+
+def query_params() -> dict[str, str]:
+    params = js.URLSearchParams.new(js.location.search)
+    return {str(key): str(params.get(key)) for key in from_js_json(js.Array["from"](params.keys()))}
+
+
+def own_origin() -> str:
+    return str(js.location.origin)
+
+
+def framed_by() -> str | None:
+    """The embedding page's origin when we are in a frame ("" if the browser will not say)."""
+    if js.window.parent == js.window:
+        return None
+    ancestors = getattr(js.location, "ancestorOrigins", None)
+    if ancestors is not None and ancestors.length > 0:
+        return str(ancestors.item(0))
+    return ""
+
+
+def post_to_host(message: dict[str, Any], target_origin: str) -> None:
+    """postMessage to the opener (popup) or parent (iframe), only to the exact host origin."""
+    target = js.window.opener if js.window.opener else js.window.parent
+    if target is not None and target != js.window:
+        target.postMessage(to_js_json(message), target_origin)
+
+
+def close_window() -> None:
+    js.window.close()
+
+
+async def copy_text(text: str) -> bool:
+    try:
+        await js.navigator.clipboard.writeText(text)
+    except (JsException, AttributeError):
+        return False
+    return True
+
+
+def download_text(filename: str, text: str) -> None:
+    blob = js.Blob.new(to_js_json([text]), to_js_json({"type": "text/plain;charset=utf-8"}))
+    url = js.URL.createObjectURL(blob)
+    link = js.document.createElement("a")
+    link.href = url
+    link.download = filename
+    js.document.body.appendChild(link)
+    link.click()
+    link.remove()
+    js.URL.revokeObjectURL(url)
+
+
+def print_page() -> None:
+    js.window.print()
+
+
+def create_element(tag: str, text: str = "", **attributes: str) -> Any:
+    element = js.document.createElement(tag)
+    if text:
+        element.textContent = text
+    for name, value in attributes.items():
+        element.setAttribute(name.replace("_", "-"), value)
+    return element
+
+
+def describe_js_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def console_warn(text: str) -> None:
+    js.console.warn(text)
+
+
+async def next_paint() -> None:
+    """Return after the browser has painted, so a progress screen shows before long work."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def resolve() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    js.requestAnimationFrame(
+        create_once_callable(lambda _time: js.setTimeout(create_once_callable(resolve), 0))
+    )
+    await future
+
+
+def show_refusal(message: str) -> None:
+    """Replace the whole dialog with a refusal: nothing else may run on this page."""
+    host = js.document.getElementById("screen")
+    heading = create_element("h2", "This dialog cannot open here")
+    host.replaceChildren(heading, create_element("p", message, **{"class": "lede"}))
+    host.setAttribute("aria-busy", "false")

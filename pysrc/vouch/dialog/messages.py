@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from vouch.core.errors import VouchError, WeakPassphrase
+from vouch.core.usernames import InvalidUsername
+
 WEBAUTHN_MESSAGES = {
     "NotAllowedError": (
         "No passkey was used: the request was cancelled or timed out, or this device has no "
@@ -20,3 +23,24 @@ NO_WEBAUTHN_MESSAGE = "This browser does not support passkeys."
 
 def webauthn_message(name: str) -> str:
     return WEBAUTHN_MESSAGES.get(name, "The passkey request failed. Please try again.")
+
+
+def weak_passphrase_message(error: WeakPassphrase) -> str:
+    parts = ["This passphrase is too easy to guess."]
+    if error.warning:
+        parts.append(error.warning.rstrip(".") + ".")
+    parts.extend(suggestion.rstrip(".") + "." for suggestion in error.suggestions)
+    return " ".join(parts)
+
+
+def input_message(error: ValueError) -> str:
+    """A sentence for a core validation error (typo in a code, weak passphrase, bad name)."""
+    if isinstance(error, WeakPassphrase):
+        return weak_passphrase_message(error)
+    if isinstance(error, (VouchError, InvalidUsername)):
+        text = str(error)
+        return text[0].upper() + text[1:] if text else UNEXPECTED_MESSAGE
+    return UNEXPECTED_MESSAGE
+
+
+STRENGTH_WORDS = ("Very weak", "Weak", "Fair", "Strong", "Very strong")

@@ -1,0 +1,81 @@
+"""The controller's shared machinery: one mounted screen, busy states, and error reporting.
+
+Every user action runs through `run`, which turns any failure into a sentence in the alert
+region; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from vouch.dialog import jsbridge, messages
+from vouch.dialog.api import ApiClient, ApiError
+
+
+class UserFacingError(Exception):
+    """An error whose message is already written for people."""
+
+
+class Ui:
+    def __init__(self, api: ApiClient):
+        self.api = api
+        self.screen: jsbridge.Screen | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def show(self, template_id: str) -> jsbridge.Screen:
+        """Replace the screen, release the old one's listeners, and move focus to its title."""
+        if self.screen is not None:
+            self.screen.release()
+        jsbridge.show_error(None)
+        self.screen = jsbridge.Screen(template_id)
+        self.screen.focus("h2")
+        return self.screen
+
+    def show_busy(self, text: str) -> None:
+        self.show("tpl-busy").set_text("[data-slot=text]", text)
+
+    def error(self, message: str) -> None:
+        jsbridge.show_error(message)
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run a coroutine from an event handler, keeping a reference until it ends."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def run(
+        self, work: Callable[[], Awaitable[None]], *, on_error: Callable[[], None] | None = None
+    ) -> None:
+        """Run an action; on failure restore a screen (`on_error`) and say what went wrong."""
+
+        async def guarded() -> None:
+            try:
+                await work()
+            except Exception as exc:  # every failure becomes a sentence, never a traceback
+                if self.intercept(exc):
+                    return
+                if on_error is not None:
+                    on_error()
+                self.error(describe(exc))
+
+        self.spawn(guarded())
+
+    def intercept(self, exc: Exception) -> bool:
+        """Handle a failure some other way than a message; True if handled."""
+        return False
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, UserFacingError):
+        return str(exc)
+    if isinstance(exc, jsbridge.WebAuthnError):
+        return messages.webauthn_message(exc.name)
+    if isinstance(exc, ApiError):
+        return exc.message
+    if isinstance(exc, jsbridge.NetworkError):
+        return messages.NETWORK_MESSAGE
+    if isinstance(exc, ValueError):
+        return messages.input_message(exc)
+    jsbridge.console_warn(f"vouch: unexpected {type(exc).__name__}")
+    return messages.UNEXPECTED_MESSAGE
