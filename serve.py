@@ -1,12 +1,14 @@
 """Run vouch: the dialog's static site and its API, on uvicorn.
 
 python serve.py --port 8000 --db vouch.db
+VOUCH_DATABASE_URL=postgresql://user@host/db python serve.py
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "pysrc"))
 import uvicorn
 
 from vouch.server.app import create_app
-from vouch.server.config import DEFAULT_WEB_ROOT, Config
+from vouch.server.config import DEFAULT_RATE_LIMITS, DEFAULT_WEB_ROOT, Config, RateLimit
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -25,7 +27,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port to listen on (8000)")
     parser.add_argument(
-        "--db", default="vouch.db", help="SQLite database file, created if missing (vouch.db)"
+        "--db",
+        default=os.environ.get("VOUCH_DATABASE_URL") or "vouch.db",
+        help="SQLite database file, created if missing, or a postgresql:// URL"
+        " (default: $VOUCH_DATABASE_URL, else vouch.db)",
     )
     parser.add_argument(
         "--origin",
@@ -50,12 +55,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="hold a completed recovery this long so the owner can cancel it (0: apply at once)",
     )
     parser.add_argument(
+        "--challenge-ttl",
+        type=int,
+        default=300,
+        metavar="SECONDS",
+        help="how long a sign-in or guardian-change challenge stays valid (300)",
+    )
+    parser.add_argument(
+        "--recovery-ttl",
+        type=int,
+        default=900,
+        metavar="SECONDS",
+        help="how long a started recovery can be approved and executed (900)",
+    )
+    parser.add_argument(
+        "--token-ttl",
+        type=int,
+        default=300,
+        metavar="SECONDS",
+        help="lifetime of the host-app tokens (EdDSA JWTs) (300)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        type=_rate_limit,
+        metavar="NAME=COUNT/SECONDS",
+        help="override one rate limit (repeatable), e.g. recovery_start_address=20/60; names: "
+        + ", ".join(DEFAULT_RATE_LIMITS),
+    )
+    parser.add_argument(
         "--web-root", type=Path, default=DEFAULT_WEB_ROOT, help="static site directory (web/)"
     )
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     return parser.parse_args(argv)
+
+
+def _rate_limit(text: str) -> tuple[str, RateLimit]:
+    name, _, value = text.partition("=")
+    if name not in DEFAULT_RATE_LIMITS:
+        raise argparse.ArgumentTypeError(
+            f'unknown rate limit "{name}", expected one of {", ".join(DEFAULT_RATE_LIMITS)}'
+        )
+    try:
+        return name, RateLimit.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,6 +115,10 @@ def main(argv: list[str] | None = None) -> None:
         web_root=args.web_root,
         allowed_origins=tuple(args.allow_origin),
         recovery_delay_seconds=args.recovery_delay,
+        challenge_ttl_seconds=args.challenge_ttl,
+        recovery_ttl_seconds=args.recovery_ttl,
+        token_ttl_seconds=args.token_ttl,
+        rate_limits={**DEFAULT_RATE_LIMITS, **dict(args.rate_limit)},
     )
     uvicorn.run(
         create_app(config),

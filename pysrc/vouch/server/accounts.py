@@ -1,13 +1,21 @@
-"""Accounts and their sign-in passkeys."""
+"""Accounts and their passkeys: sign-in passkeys, and guardian passkeys that only approve.
+
+An account's id is the base64url of its WebAuthn user handle, so a recovery can register the
+new passkey under the same user handle as the lost one.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from vouch.server.ceremonies import NewCredential
+from vouch.core.b64url import b64url_encode
+from vouch.server.ceremonies import RegisteredCredential
 from vouch.server.storage import Row, Transaction
-from vouch.server.wire import b64encode
+
+SIGNIN = "signin"
+GUARDIAN = "guardian"
 
 
 @dataclass(frozen=True)
@@ -17,6 +25,7 @@ class StoredCredential:
     public_key: bytes
     sign_count: int
     revoked: bool
+    role: str
 
 
 def find_account_by_username(tx: Transaction, username: str) -> Row | None:
@@ -34,11 +43,19 @@ def create_account(tx: Transaction, *, account_id: str, username: str, now: int)
     )
 
 
-def add_credential(tx: Transaction, *, account_id: str, credential: NewCredential, now: int) -> str:
-    credential_id = b64encode(credential.id)
+def add_credential(
+    tx: Transaction,
+    *,
+    account_id: str,
+    credential: RegisteredCredential,
+    now: int,
+    role: str = SIGNIN,
+) -> str:
+    credential_id = b64url_encode(credential.id)
     tx.execute(
-        "INSERT INTO credentials (id, account_id, public_key, sign_count, transports, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO credentials"
+        " (id, account_id, public_key, sign_count, transports, created_at, role)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             credential_id,
             account_id,
@@ -46,33 +63,67 @@ def add_credential(tx: Transaction, *, account_id: str, credential: NewCredentia
             credential.sign_count,
             json.dumps(credential.transports),
             now,
+            role,
         ),
     )
     return credential_id
 
 
-def find_credential(tx: Transaction, credential_id: str) -> StoredCredential | None:
-    row = tx.one("SELECT * FROM credentials WHERE id = ?", (credential_id,))
-    if row is None:
-        return None
+def _stored(row: Row) -> StoredCredential:
     return StoredCredential(
         id=row["id"],
         account_id=row["account_id"],
         public_key=bytes(row["public_key"]),
         sign_count=row["sign_count"],
         revoked=row["revoked_at"] is not None,
+        role=row["role"],
     )
 
 
-def record_use(tx: Transaction, credential_id: str, *, sign_count: int, now: int) -> None:
-    tx.execute(
-        "UPDATE credentials SET sign_count = ?, last_used_at = ? WHERE id = ?",
+def find_credential(tx: Transaction, credential_id: str) -> StoredCredential | None:
+    row = tx.one("SELECT * FROM credentials WHERE id = ?", (credential_id,))
+    return None if row is None else _stored(row)
+
+
+def credential_exists(tx: Transaction, credential_id: str) -> bool:
+    return tx.one("SELECT 1 AS found FROM credentials WHERE id = ?", (credential_id,)) is not None
+
+
+def record_use(tx: Transaction, credential_id: str, *, sign_count: int, now: int) -> bool:
+    """Store the new signature counter; False if the passkey was revoked meanwhile.
+
+    The condition makes a sign-in racing a recovery lose cleanly: PostgreSQL re-checks
+    `revoked_at` after the recovery's revocation commits.
+    """
+    changed = tx.execute(
+        "UPDATE credentials SET sign_count = ?, last_used_at = ?"
+        " WHERE id = ? AND revoked_at IS NULL",
         (sign_count, now, credential_id),
+    )
+    return changed == 1
+
+
+def active_credentials(tx: Transaction, account_id: str, role: str | None = None) -> list[Row]:
+    """The account's unrevoked passkeys (of one role, if given), oldest first."""
+    if role is None:
+        return tx.all(
+            "SELECT id, role, created_at, last_used_at FROM credentials"
+            " WHERE account_id = ? AND revoked_at IS NULL ORDER BY created_at, id",
+            (account_id,),
+        )
+    return tx.all(
+        "SELECT id, role, created_at, last_used_at FROM credentials"
+        " WHERE account_id = ? AND role = ? AND revoked_at IS NULL ORDER BY created_at, id",
+        (account_id, role),
     )
 
 
 def active_credential_ids(tx: Transaction, account_id: str) -> list[str]:
-    rows = tx.all(
-        "SELECT id FROM credentials WHERE account_id = ? AND revoked_at IS NULL", (account_id,)
-    )
-    return [row["id"] for row in rows]
+    return [row["id"] for row in active_credentials(tx, account_id, SIGNIN)]
+
+
+def passkey_summaries(tx: Transaction, account_id: str) -> list[dict[str, Any]]:
+    return [
+        {"id": row["id"], "created_at": row["created_at"], "last_used_at": row["last_used_at"]}
+        for row in active_credentials(tx, account_id, SIGNIN)
+    ]

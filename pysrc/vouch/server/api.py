@@ -16,6 +16,8 @@ from jsonschema import Draft202012Validator
 from starlette.requests import Request
 from starlette.responses import Response
 
+from vouch.core.b64url import b64url_decode
+from vouch.core.errors import MalformedInput
 from vouch.server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -33,6 +35,8 @@ class Endpoint:
     errors: tuple[str, ...] = ()
     authenticated: bool = False
     tag: str = "api"
+    # Other success statuses than 200, e.g. {"202": schema} for a recovery held by a delay.
+    other_responses: dict[str, JSONSchema] = field(default_factory=dict)
 
 
 def body_schema(
@@ -45,6 +49,19 @@ def body_schema(
         "required": sorted(required),
         "additionalProperties": False,
     }
+
+
+def client_address(request: Request) -> str:
+    """The peer address rate limits count against (no proxy headers are trusted)."""
+    return request.client.host if request.client else "unknown"
+
+
+def decode_b64(text: str, *, what: str) -> bytes:
+    """Strict unpadded base64url from a request field, or a 400 naming the field."""
+    try:
+        return b64url_decode(text, what=what)
+    except MalformedInput as exc:
+        raise BadRequest(str(exc), code="invalid_body") from exc
 
 
 async def read_body(request: Request, schema: JSONSchema, max_bytes: int) -> dict[str, Any]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -12,27 +16,68 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from vouch.server import keyring, maintenance
 from vouch.server.api import Endpoint
 from vouch.server.config import Config
 from vouch.server.context import Context
-from vouch.server.errors import VouchError
+from vouch.server.decoys import Decoys
+from vouch.server.errors import RateLimited, VouchError
 from vouch.server.headers import SecurityHeaders
 from vouch.server.openapi import build_openapi
 from vouch.server.routes import all_endpoints
 from vouch.server.static import PrecompressedStaticFiles
-from vouch.server.storage import Database, open_database
+from vouch.server.storage import Database, StorageBusy, StorageConflict, open_database
+from vouch.server.tokens import TokenIssuer
 
 log = logging.getLogger("vouch.server")
 
+BUSY_RETRY_SECONDS = 1
 
-def error_response(code: str, message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+def error_response(
+    code: str,
+    message: str,
+    status: int,
+    *,
+    extra: dict[str, object] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, **(extra or {})}},
+        status_code=status,
+        headers=headers,
+    )
 
 
 async def _vouch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VouchError)
     log.info("%s %s -> %s %s", request.method, request.url.path, exc.status, exc.code)
-    return error_response(exc.code, exc.message, exc.status)
+    headers = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif "retry_after" in exc.extra:
+        headers = {"Retry-After": str(exc.extra["retry_after"])}
+    return error_response(exc.code, exc.message, exc.status, extra=exc.extra, headers=headers)
+
+
+async def _storage_conflict(request: Request, exc: Exception) -> Response:
+    log.info("%s %s -> 409 storage conflict: %s", request.method, request.url.path, exc)
+    return error_response(
+        "conflict",
+        "This request conflicts with another one made at the same time: nothing was changed,"
+        " try again.",
+        409,
+    )
+
+
+async def _storage_busy(request: Request, exc: Exception) -> Response:
+    log.warning("%s %s -> 503 database busy: %s", request.method, request.url.path, exc)
+    return error_response(
+        "busy",
+        "The server is busy: nothing was changed, try again in a moment.",
+        503,
+        headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -43,8 +88,25 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(code, str(exc.detail), exc.status_code)
 
 
+def build_context(
+    config: Config, database: Database, *, clock: Callable[[], float] = time.time
+) -> Context:
+    """Everything the handlers share, including the secrets kept in the database."""
+    secrets = keyring.load_or_create(database, int(clock()))
+    return Context(
+        config=config,
+        database=database,
+        secrets=secrets,
+        tokens=TokenIssuer(
+            secrets.signing_seed, issuer=config.origin, ttl_seconds=config.token_ttl_seconds
+        ),
+        decoys=Decoys(secrets.decoy_key),
+        clock=clock,
+    )
+
+
 def create_app(config: Config, *, database: Database | None = None) -> Starlette:
-    context = Context(config=config, database=database or open_database(config.database))
+    context = build_context(config, database or open_database(config.database))
     endpoints = all_endpoints()
     openapi = build_openapi(endpoints)
 
@@ -53,6 +115,17 @@ def create_app(config: Config, *, database: Database | None = None) -> Starlette
 
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(openapi)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(maintenance.run_forever(context.database, context.clock))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            context.database.close()
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -66,7 +139,13 @@ def create_app(config: Config, *, database: Database | None = None) -> Starlette
             Middleware(SecurityHeaders, config=config),
             Middleware(GZipMiddleware, minimum_size=1024),
         ],
-        exception_handlers={VouchError: _vouch_error, HTTPException: _http_error},
+        exception_handlers={
+            VouchError: _vouch_error,
+            StorageConflict: _storage_conflict,
+            StorageBusy: _storage_busy,
+            HTTPException: _http_error,
+        },
+        lifespan=lifespan,
     )
     app.state.context = context
     return app

@@ -2,11 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 DEFAULT_WEB_ROOT = Path(__file__).resolve().parents[3] / "web"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `count` attempts per `seconds`-long window, per key (an account, an address)."""
+
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        """'10/60' -> 10 attempts per 60 seconds."""
+        count, _, seconds = text.partition("/")
+        try:
+            limit = cls(int(count), int(seconds))
+        except ValueError:
+            raise ValueError(f'rate limit "{text}" is not COUNT/SECONDS') from None
+        if limit.count < 1 or limit.seconds < 1:
+            raise ValueError(f'rate limit "{text}" needs a positive count and window')
+        return limit
+
+
+# Per client address and per account (the account name for a recovery, so unknown names are
+# limited exactly like known ones). Sign-in and recovery start are cheap for a person to
+# retry; checks and executions are where guesses would be made, so they are scarcer.
+DEFAULT_RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType(
+    {
+        "signin_address": RateLimit(60, 60),
+        "signin_account": RateLimit(20, 60),
+        "recovery_start_address": RateLimit(20, 60),
+        "recovery_start_account": RateLimit(10, 60),
+        "recovery_check_address": RateLimit(60, 900),
+        "recovery_check_account": RateLimit(30, 900),
+        "recovery_execute_address": RateLimit(20, 900),
+        "recovery_execute_account": RateLimit(10, 900),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -14,7 +53,8 @@ class Config:
     """How one vouch server runs.
 
     `origin` is the dialog's own origin: WebAuthn responses must come from it, and the RP ID
-    defaults to its host name. `allowed_origins` are the host sites that may embed the dialog.
+    defaults to its host name. `allowed_origins` are the host sites that may embed the dialog
+    and receive its tokens. `database` is a SQLite file path or a postgresql:// URL.
     """
 
     origin: str = "http://localhost:8000"
@@ -25,12 +65,21 @@ class Config:
     allowed_origins: tuple[str, ...] = ()
     recovery_delay_seconds: int = 0
     challenge_ttl_seconds: int = 300
+    recovery_ttl_seconds: int = 900
     session_ttl_seconds: int = 3600
     token_ttl_seconds: int = 300
     max_body_bytes: int = 64 * 1024
+    rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: DEFAULT_RATE_LIMITS)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def effective_rp_id(self) -> str:
         """The RP ID the authenticators scope credentials to: the dialog host unless set."""
         return self.rp_id or (urlsplit(self.origin).hostname or "localhost")
+
+    def audience_allowed(self, audience: str) -> bool:
+        """Tokens go to the dialog's own origin or to a host site allowed to embed it."""
+        return audience == self.origin or audience in self.allowed_origins
+
+    def rate_limit(self, name: str) -> RateLimit:
+        return self.rate_limits.get(name) or DEFAULT_RATE_LIMITS[name]

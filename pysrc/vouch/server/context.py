@@ -8,14 +8,22 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from vouch.crypto.native import NativeProvider
 from vouch.server.config import Config
+from vouch.server.decoys import Decoys
+from vouch.server.keyring import ServerSecrets
 from vouch.server.storage import Database
+from vouch.server.tokens import TokenIssuer
 
 
 @dataclass
 class Context:
     config: Config
     database: Database
+    secrets: ServerSecrets
+    tokens: TokenIssuer
+    decoys: Decoys
+    provider: NativeProvider = field(default_factory=NativeProvider)
     clock: Callable[[], float] = field(default=time.time)
 
     def now(self) -> int:

@@ -1,21 +1,39 @@
-"""Errors the API reports to clients: a stable machine `code`, an HTTP status, a sentence."""
+"""Errors the API reports to clients: a stable machine `code`, an HTTP status, a sentence.
+
+`STATUS_OF` lists every code a handler may raise with its status, so the OpenAPI document
+describes each endpoint's errors from the codes it declares.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class VouchError(Exception):
-    """Base of every error that becomes a 4xx response; the message is shown to people."""
+    """Base of every error that becomes a 4xx response; the message is shown to people.
+
+    `extra` adds fields to the error object (`guardian_id`, `retry_after`) that let the page
+    point at what went wrong without parsing the sentence.
+    """
 
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
         if status is not None:
             self.status = status
+        self.extra = extra or {}
 
 
 class BadRequest(VouchError):
@@ -44,6 +62,12 @@ class VerificationFailed(VouchError):
     code = "verification_failed"
 
 
+class ApprovalInvalid(VouchError):
+    """A guardian's approval of a recovery did not verify (one sentence per guardian kind)."""
+
+    code = "approval_invalid"
+
+
 class Unauthorized(VouchError):
     status = 401
     code = "unauthorized"
@@ -57,3 +81,57 @@ class NotFound(VouchError):
 class Conflict(VouchError):
     status = 409
     code = "conflict"
+
+
+class RateLimited(VouchError):
+    """Too many attempts; `retry_after` seconds until the window that refused it ends."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, extra={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class Unavailable(VouchError):
+    """The database is busy or unreachable; the request changed nothing and may be retried."""
+
+    status = 503
+    code = "busy"
+
+
+STATUS_OF: dict[str, int] = {
+    "bad_request": 400,
+    "invalid_json": 400,
+    "invalid_body": 400,
+    "invalid_username": 400,
+    "invalid_challenge": 400,
+    "challenge_used": 400,
+    "challenge_expired": 400,
+    "verification_failed": 400,
+    "audience_not_allowed": 400,
+    "invalid_guardians": 400,
+    "unknown_credential": 400,
+    "not_a_signin_passkey": 400,
+    "unknown_recovery": 400,
+    "unknown_guardian": 400,
+    "duplicate_guardian": 400,
+    "not_enough_approvals": 400,
+    "approval_invalid": 400,
+    "new_credential_mismatch": 400,
+    "unauthorized": 401,
+    "not_found": 404,
+    "conflict": 409,
+    "username_taken": 409,
+    "credential_exists": 409,
+    "guardians_changed": 409,
+    "recovery_not_pending": 409,
+    "recovery_not_ready": 409,
+    "recovery_cancelled": 409,
+    "recovery_finished": 409,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "rate_limited": 429,
+    "busy": 503,
+}

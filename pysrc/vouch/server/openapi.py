@@ -6,6 +6,7 @@ from typing import Any
 
 from vouch import __version__
 from vouch.server.api import Endpoint
+from vouch.server.errors import STATUS_OF
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -15,35 +16,62 @@ ERROR_SCHEMA: dict[str, Any] = {
             "properties": {
                 "code": {"type": "string", "description": "Stable machine-readable reason."},
                 "message": {"type": "string", "description": "A sentence for people."},
+                "guardian_id": {
+                    "type": "string",
+                    "description": "The guardian whose approval was refused, when one was.",
+                },
+                "retry_after": {
+                    "type": "integer",
+                    "description": "Seconds to wait (also in the Retry-After header).",
+                },
+                "effective_at": {
+                    "type": "integer",
+                    "description": "When a pending recovery takes effect (Unix time).",
+                },
             },
             "required": ["code", "message"],
         }
     },
     "required": ["error"],
 }
+# What any endpoint with a body can answer, whatever it declares.
+BODY_ERRORS = ("invalid_json", "invalid_body", "payload_too_large", "unsupported_media_type")
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
 
-_ERROR_STATUS = {
-    "bad_request": "400",
-    "unauthorized": "401",
-    "not_found": "404",
-    "conflict": "409",
-    "payload_too_large": "413",
-    "unsupported_media_type": "415",
-    "rate_limited": "429",
-}
+
+def _error_responses(endpoint: Endpoint) -> dict[str, Any]:
+    codes = list(endpoint.errors)
+    if endpoint.request_schema is not None:
+        codes += [code for code in BODY_ERRORS if code not in codes]
+    codes.append("busy")
+    by_status: dict[str, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(str(STATUS_OF.get(code, 400)), []).append(code)
+    responses: dict[str, Any] = {}
+    for status, status_codes in sorted(by_status.items()):
+        response: dict[str, Any] = {
+            "description": "Error codes: " + ", ".join(status_codes),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        if status in ("429", "503"):
+            response["headers"] = RETRY_AFTER
+        responses[status] = response
+    return responses
 
 
 def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
+        successes = {"200": endpoint.response_schema, **endpoint.other_responses}
         operation: dict[str, Any] = {
             "summary": endpoint.summary,
             "tags": [endpoint.tag],
             "responses": {
-                "200": {
+                status: {
                     "description": "Success",
-                    "content": {"application/json": {"schema": endpoint.response_schema}},
+                    "content": {"application/json": {"schema": schema}},
                 }
+                for status, schema in successes.items()
             },
         }
         if endpoint.request_schema is not None:
@@ -53,17 +81,7 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             }
         if endpoint.authenticated:
             operation["security"] = [{"session": []}]
-        statuses = {"400", *(_ERROR_STATUS.get(code, "400") for code in endpoint.errors)}
-        if endpoint.request_schema is not None:
-            statuses |= {"413", "415"}
-        for status in sorted(statuses):
-            operation["responses"][status] = {
-                "description": ", ".join(
-                    code for code in endpoint.errors if _ERROR_STATUS.get(code, "400") == status
-                )
-                or "Malformed request",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
+        operation["responses"].update(_error_responses(endpoint))
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
     return {
         "openapi": "3.1.0",

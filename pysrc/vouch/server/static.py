@@ -30,6 +30,8 @@ for _suffix, _type in {
 
 # Revalidate on every use: ETag/Last-Modified make that a cheap 304.
 CACHE_CONTROL = "no-cache"
+# Files other sites load from us: the embed SDK is imported as a module by host pages.
+CROSS_ORIGIN_FILES = {"vouch.js"}
 
 
 class PrecompressedStaticFiles(StaticFiles):
@@ -44,6 +46,9 @@ class PrecompressedStaticFiles(StaticFiles):
         path = os.fspath(full_path)
         media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
         headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+        if os.path.basename(path) in CROSS_ORIGIN_FILES:
+            headers["Access-Control-Allow-Origin"] = "*"
+            headers["Cross-Origin-Resource-Policy"] = "cross-origin"
         gzipped = path + ".gz"
         if "gzip" in request_headers.get("accept-encoding", "") and os.path.isfile(gzipped):
             gz_stat = os.stat(gzipped)

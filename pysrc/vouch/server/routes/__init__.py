@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from vouch.server.api import Endpoint
-from vouch.server.routes import passkeys
+from vouch.server.routes import account, guardians, meta, passkeys, recovery
 
 
 def all_endpoints() -> list[Endpoint]:
-    return [*passkeys.ENDPOINTS]
+    return [
+        *passkeys.ENDPOINTS,
+        *account.ENDPOINTS,
+        *guardians.ENDPOINTS,
+        *recovery.ENDPOINTS,
+        *meta.ENDPOINTS,
+    ]

@@ -7,14 +7,15 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from vouch.core.b64url import b64url_encode
 from vouch.core.usernames import InvalidUsername, normalize_username
-from vouch.server import accounts, ceremonies, challenges, sessions
-from vouch.server.api import Endpoint, body_schema, read_body
+from vouch.server import accounts, audit, ceremonies, challenges, ratelimit, sessions
+from vouch.server.api import Endpoint, body_schema, client_address, decode_b64, read_body
 from vouch.server.context import context_of
-from vouch.server.errors import BadRequest, Conflict, VerificationFailed
+from vouch.server.errors import BadRequest, Conflict, VerificationFailed, VouchError
 from vouch.server.routes import schemas
-from vouch.server.storage import Row, Transaction
-from vouch.server.wire import b64decode, b64encode
+from vouch.server.routes._common import audience_of, signed_in
+from vouch.server.storage import Transaction
 
 REGISTER_PURPOSE = "register"
 SIGNIN_PURPOSE = "signin"
@@ -25,10 +26,12 @@ REGISTER_VERIFY = body_schema(
         "challenge_id": schemas.CHALLENGE_ID,
         "username": schemas.USERNAME,
         "credential": schemas.WEBAUTHN_CREDENTIAL,
-    }
+    },
+    {"audience": schemas.AUDIENCE},
 )
 SIGNIN_VERIFY = body_schema(
-    {"challenge_id": schemas.CHALLENGE_ID, "credential": schemas.WEBAUTHN_CREDENTIAL}
+    {"challenge_id": schemas.CHALLENGE_ID, "credential": schemas.WEBAUTHN_CREDENTIAL},
+    {"audience": schemas.AUDIENCE},
 )
 
 
@@ -44,7 +47,7 @@ async def register_options(request: Request) -> Response:
 
     def work(tx: Transaction) -> JSONResponse:
         issued = challenges.issue(
-            tx, context, REGISTER_PURPOSE, data={"user_id": b64encode(user_id)}
+            tx, context, REGISTER_PURPOSE, data={"user_id": b64url_encode(user_id)}
         )
         options = ceremonies.registration_options(
             context.config,
@@ -61,6 +64,7 @@ async def register_options(request: Request) -> Response:
 async def register_verify(request: Request) -> Response:
     context = context_of(request)
     body = await read_body(request, REGISTER_VERIFY, context.config.max_body_bytes)
+    audience = audience_of(context, body)
     try:
         username = normalize_username(body["username"])
     except InvalidUsername as exc:
@@ -73,14 +77,17 @@ async def register_verify(request: Request) -> Response:
         credential = ceremonies.verify_registration(
             context.config, body["credential"], challenge=challenge.challenge
         )
-        if accounts.find_credential(tx, b64encode(credential.id)) is not None:
+        if accounts.credential_exists(tx, b64url_encode(credential.id)):
             raise Conflict("This passkey is already registered.", code="credential_exists")
-        user_id = b64decode(challenge.data["user_id"], field="user_id")
-        account_id = b64encode(user_id)
+        user_id = decode_b64(challenge.data["user_id"], what="user_id")
+        account_id = b64url_encode(user_id)
         now = context.now()
         accounts.create_account(tx, account_id=account_id, username=username, now=now)
-        accounts.add_credential(tx, account_id=account_id, credential=credential, now=now)
-        return JSONResponse(_signed_in(tx, request, account_id, username))
+        passkey = accounts.add_credential(tx, account_id=account_id, credential=credential, now=now)
+        audit.record(tx, context, account_id, "account_created", {"passkey": passkey})
+        return JSONResponse(
+            signed_in(tx, context, account_id=account_id, username=username, audience=audience)
+        )
 
     return await context.database.run(work)
 
@@ -100,14 +107,34 @@ async def signin_options(request: Request) -> Response:
 async def signin_verify(request: Request) -> Response:
     context = context_of(request)
     body = await read_body(request, SIGNIN_VERIFY, context.config.max_body_bytes)
+    audience = audience_of(context, body)
+    credential_id = body["credential"]["id"]
+    address = client_address(request)
+
+    def count(tx: Transaction) -> str | None:
+        """Count the attempt (committed even if it fails) against the address and account."""
+        stored = accounts.find_credential(tx, credential_id)
+        hits = [("signin_address", address)]
+        if stored is not None:
+            hits.append(("signin_account", stored.account_id))
+        ratelimit.hit(tx, context, hits)
+        return None if stored is None else stored.account_id
+
+    account_id = await context.database.run(count)
 
     def work(tx: Transaction) -> JSONResponse:
         challenge = challenges.consume(tx, context, body["challenge_id"], SIGNIN_PURPOSE)
-        stored = accounts.find_credential(tx, body["credential"]["id"])
+        stored = accounts.find_credential(tx, credential_id)
         if stored is None or stored.revoked:
             raise VerificationFailed(
                 "This passkey is not registered here, or was replaced by an account recovery.",
                 code="unknown_credential",
+            )
+        if stored.role != accounts.SIGNIN:
+            raise VerificationFailed(
+                "This passkey is a recovery guardian of its account: it approves recoveries"
+                " but does not sign in.",
+                code="not_a_signin_passkey",
             )
         sign_count = ceremonies.verify_authentication(
             context.config,
@@ -116,17 +143,29 @@ async def signin_verify(request: Request) -> Response:
             public_key=stored.public_key,
             sign_count=stored.sign_count,
         )
-        accounts.record_use(tx, stored.id, sign_count=sign_count, now=context.now())
+        if not accounts.record_use(tx, stored.id, sign_count=sign_count, now=context.now()):
+            raise VerificationFailed(
+                "This passkey was replaced by an account recovery.", code="unknown_credential"
+            )
         account = accounts.find_account(tx, stored.account_id)
         assert account is not None
-        return JSONResponse(_signed_in(tx, request, account["id"], account["username"]))
+        audit.record(tx, context, account["id"], "signin", {"passkey": stored.id})
+        return JSONResponse(
+            signed_in(
+                tx,
+                context,
+                account_id=account["id"],
+                username=account["username"],
+                audience=audience,
+            )
+        )
 
-    return await context.database.run(work)
-
-
-def _signed_in(tx: Transaction, request: Request, account_id: str, username: str) -> Row:
-    token = sessions.create_session(tx, context_of(request), account_id)
-    return {"account": account_id, "username": username, "session": token}
+    try:
+        return await context.database.run(work)
+    except VouchError as exc:
+        detail = {"passkey": credential_id, "reason": exc.code}
+        await audit.record_failure(context, account_id, "signin_failed", detail)
+        raise
 
 
 async def session_info(request: Request) -> Response:
@@ -157,7 +196,16 @@ ENDPOINTS = [
         register_verify,
         request_schema=REGISTER_VERIFY,
         response_schema=schemas.SIGNED_IN,
-        errors=("invalid_challenge", "verification_failed", "invalid_username", "conflict"),
+        errors=(
+            "invalid_challenge",
+            "challenge_used",
+            "challenge_expired",
+            "verification_failed",
+            "invalid_username",
+            "audience_not_allowed",
+            "username_taken",
+            "credential_exists",
+        ),
         tag="passkeys",
     ),
     Endpoint(
@@ -176,7 +224,16 @@ ENDPOINTS = [
         signin_verify,
         request_schema=SIGNIN_VERIFY,
         response_schema=schemas.SIGNED_IN,
-        errors=("invalid_challenge", "verification_failed"),
+        errors=(
+            "invalid_challenge",
+            "challenge_used",
+            "challenge_expired",
+            "verification_failed",
+            "unknown_credential",
+            "not_a_signin_passkey",
+            "audience_not_allowed",
+            "rate_limited",
+        ),
         tag="passkeys",
     ),
     Endpoint(
@@ -187,6 +244,7 @@ ENDPOINTS = [
         response_schema={
             "type": "object",
             "properties": {"account": {"type": "string"}, "username": {"type": "string"}},
+            "required": ["account", "username"],
         },
         errors=("unauthorized",),
         authenticated=True,

@@ -1,4 +1,9 @@
-"""The storage contract every backend meets: run a function inside one transaction."""
+"""The storage contract every backend meets: run a function inside one transaction.
+
+Work functions are synchronous and take a `Transaction`: they cannot await, so nothing else
+runs in the middle of one on SQLite (where it runs on the event loop thread), and on
+PostgreSQL each runs on one pooled connection in a worker thread.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,18 @@ from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 Row = dict[str, Any]
+
+
+class StorageConflict(Exception):
+    """A uniqueness or foreign-key rule refused a write: another request changed the same rows.
+
+    The callers check what they can first and raise a specific error; this is what is left
+    when two requests race past those checks.
+    """
+
+
+class StorageBusy(Exception):
+    """The database could not take the transaction in time (locked or unreachable)."""
 
 
 class Transaction(Protocol):
@@ -32,6 +49,10 @@ class Database(Protocol):
 
     async def run(self, work: Callable[[Transaction], T]) -> T:
         """Run `work` in one transaction, committed if it returns and rolled back if it raises."""
+        ...
+
+    def run_sync(self, work: Callable[[Transaction], T]) -> T:
+        """`run` for start-up code that has no event loop yet."""
         ...
 
     def migrate(self) -> None:

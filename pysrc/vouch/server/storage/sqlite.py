@@ -2,7 +2,8 @@
 
 Work runs on the event loop thread: SQLite calls here take microseconds, and a single
 connection with BEGIN IMMEDIATE serialises writers inside this process while the file lock
-(with a busy timeout) serialises them across processes.
+(with a busy timeout) serialises them across processes. A thread hop per request would cost
+more than the queries.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from vouch.server.storage.base import Row
-from vouch.server.storage.migrations import MIGRATIONS, for_dialect
+from vouch.server.storage.base import Row, StorageBusy, StorageConflict, Transaction
+from vouch.server.storage.migrations import apply_migrations
 
 T = TypeVar("T")
 
@@ -44,33 +45,30 @@ class SQLiteDatabase:
         self._connection.execute("PRAGMA busy_timeout=5000")
         self._connection.execute("PRAGMA synchronous=NORMAL")
 
-    def run_sync(self, work: Callable[[_SQLiteTransaction], T]) -> T:
+    def run_sync(self, work: Callable[[Transaction], T]) -> T:
         """Run `work` inside BEGIN IMMEDIATE ... COMMIT, rolling back on any exception."""
-        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StorageBusy(str(exc)) from exc
         try:
             result = work(_SQLiteTransaction(self._connection))
-        except BaseException:
-            self._connection.execute("ROLLBACK")
+            self._connection.execute("COMMIT")
+        except BaseException as exc:
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise StorageConflict(str(exc)) from exc
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise StorageBusy(str(exc)) from exc
             raise
-        self._connection.execute("COMMIT")
         return result
 
-    async def run(self, work: Callable[[_SQLiteTransaction], T]) -> T:
+    async def run(self, work: Callable[[Transaction], T]) -> T:
         return self.run_sync(work)
 
     def migrate(self) -> None:
-        def apply(tx: _SQLiteTransaction) -> None:
-            tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = tx.one("SELECT MAX(version) AS version FROM schema_version")
-            current = (row or {}).get("version") or 0
-            for version, statements in MIGRATIONS:
-                if version <= current:
-                    continue
-                for statement in statements:
-                    tx.execute(for_dialect(statement, self.dialect))
-                tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-
-        self.run_sync(apply)
+        self.run_sync(lambda tx: apply_migrations(tx, self.dialect))
 
     def close(self) -> None:
         self._connection.close()

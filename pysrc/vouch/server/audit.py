@@ -1,0 +1,54 @@
+"""The account's audit log: sign-ins, guardian changes, recovery attempts, cancellations.
+
+Events are written in the transaction of what they record, so a change and its event commit
+together. A refused recovery rolls its transaction back, so its event is written afterwards
+in a transaction of its own (`record_failure`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from vouch.server.context import Context
+from vouch.server.storage import StorageBusy, Transaction
+
+log = logging.getLogger("vouch.server.audit")
+
+MAX_EVENTS = 200
+
+
+def record(
+    tx: Transaction, context: Context, account_id: str, kind: str, detail: dict[str, Any]
+) -> None:
+    tx.execute(
+        "INSERT INTO audit_events (account_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+        (account_id, context.now(), kind, json.dumps(detail, separators=(",", ":"))),
+    )
+
+
+async def record_failure(
+    context: Context, account_id: str | None, kind: str, detail: dict[str, Any]
+) -> None:
+    """Record a refused attempt after its own transaction rolled back.
+
+    Best effort: a busy database must not turn the refusal the client is owed into a 503.
+    """
+    if account_id is None:
+        return
+    try:
+        await context.database.run(lambda tx: record(tx, context, account_id, kind, detail))
+    except StorageBusy:
+        log.warning("could not record %s for %s: database busy", kind, account_id)
+
+
+def events(tx: Transaction, account_id: str, *, limit: int = MAX_EVENTS) -> list[dict[str, Any]]:
+    """Newest first."""
+    rows = tx.all(
+        "SELECT at, kind, detail FROM audit_events WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+        (account_id, limit),
+    )
+    return [
+        {"at": row["at"], "kind": row["kind"], "detail": json.loads(row["detail"])} for row in rows
+    ]

@@ -1,0 +1,48 @@
+"""Housekeeping: forget what can no longer be used, so tables stay the size of live state.
+
+Expired challenges and unexecuted recoveries (decoys included), and rate-limit windows that
+have closed. Run every few minutes by the app's lifespan; harmless to run from several
+processes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+
+from vouch.server.storage import Database, StorageBusy, Transaction
+
+log = logging.getLogger("vouch.server.maintenance")
+
+INTERVAL_SECONDS = 300
+GRACE_SECONDS = 3600  # keep expired rows a while, so late requests get "expired", not "unknown"
+
+
+def prune(tx: Transaction, now: int) -> int:
+    cutoff = now - GRACE_SECONDS
+    removed = tx.execute("DELETE FROM challenges WHERE expires_at < ?", (cutoff,))
+    removed += tx.execute(
+        "DELETE FROM recoveries WHERE status = 'started' AND expires_at < ?", (cutoff,)
+    )
+    removed += tx.execute("DELETE FROM rate_limits WHERE window_end < ?", (now,))
+    return removed
+
+
+def _prune_now(tx: Transaction, *, clock: Callable[[], float]) -> int:
+    return prune(tx, int(clock()))
+
+
+async def run_forever(database: Database, clock: Callable[[], float]) -> None:
+    """Prune every INTERVAL_SECONDS until cancelled."""
+    while True:
+        await asyncio.sleep(INTERVAL_SECONDS)
+        removed = 0
+        try:
+            removed = await database.run(functools.partial(_prune_now, clock=clock))
+        except StorageBusy as exc:
+            log.warning("pruning skipped: %s", exc)
+            continue
+        if removed:
+            log.info("pruned %d expired rows", removed)

@@ -1,0 +1,415 @@
+"""Recovery state in the database: start, the guardians a recovery is checked against, and
+the one transaction that applies it (at once, or after the delay).
+
+A recovery row is its own single-use challenge: `status` moves started -> complete (or
+started -> pending -> complete | cancelled) only by conditional UPDATEs whose row counts are
+checked, so of two racing executions exactly one moves it. Every write of an applied
+recovery happens in `apply_plan`, inside the caller's single transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from vouch.core.b64url import b64url_decode, b64url_encode
+from vouch.core.messages import NewCredential, RecoveryRequest
+from vouch.server import accounts, audit, ceremonies, sessions
+from vouch.server import guardians as guardian_store
+from vouch.server.approvals import REFUSALS, Approved, PasskeyState
+from vouch.server.ceremonies import RegisteredCredential
+from vouch.server.context import Context
+from vouch.server.decoys import Decoys
+from vouch.server.errors import ApprovalInvalid, BadRequest, ChallengeError, Conflict
+from vouch.server.guardians import GuardianSet
+from vouch.server.storage import Row, Transaction
+
+STARTED = "started"
+PENDING = "pending"
+COMPLETE = "complete"
+CANCELLED = "cancelled"
+CHALLENGE_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Recovery:
+    id: str
+    account_id: str | None  # None: a decoy
+    username: str
+    challenge: bytes
+    registration_challenge: bytes
+    guardians_version: int
+    status: str
+    expires_at: int
+    effective_at: int | None
+    plan: dict[str, Any] | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Recovery:
+        return cls(
+            id=row["id"],
+            account_id=row["account_id"],
+            username=row["username"],
+            challenge=bytes(row["challenge"]),
+            registration_challenge=bytes(row["registration_challenge"]),
+            guardians_version=row["guardians_version"],
+            status=row["status"],
+            expires_at=row["expires_at"],
+            effective_at=row["effective_at"],
+            plan=None if row["plan"] is None else json.loads(row["plan"]),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What applying a verified recovery writes: the new passkey and the approvals used."""
+
+    credential: RegisteredCredential
+    approved: tuple[Approved, ...]
+
+    def to_json(self) -> str:
+        credential = self.credential
+        return json.dumps(
+            {
+                "credential": {
+                    "id": b64url_encode(credential.id),
+                    "public_key": b64url_encode(credential.public_key),
+                    "sign_count": credential.sign_count,
+                    "transports": credential.transports,
+                    "public_key_sha256": b64url_encode(credential.public_key_sha256),
+                },
+                "approved": [item.to_json() for item in self.approved],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        credential = data["credential"]
+        return cls(
+            credential=RegisteredCredential(
+                id=b64url_decode(credential["id"]),
+                public_key=b64url_decode(credential["public_key"]),
+                sign_count=credential["sign_count"],
+                transports=list(credential["transports"]),
+                public_key_sha256=b64url_decode(credential["public_key_sha256"]),
+            ),
+            approved=tuple(Approved.from_json(item) for item in data["approved"]),
+        )
+
+
+# Start ------------------------------------------------------------------------------------
+
+
+def start(tx: Transaction, context: Context, decoys: Decoys, username: str) -> dict[str, Any]:
+    """Open a recovery of `username`: the real account's guardians, or its decoy's.
+
+    Both paths run the same statements and derive the decoy, so the answer takes the same
+    time whether or not the account exists (tests/server/test_decoys.py measures it).
+    """
+    account = accounts.find_account_by_username(tx, username)
+    decoy = decoys.guardian_set(username)
+    real = guardian_store.load(tx, account["id"] if account is not None else decoy.account)
+    if account is not None and account["threshold"] > 0 and real:
+        guardian_set = GuardianSet(
+            account=account["id"],
+            threshold=account["threshold"],
+            guardians=tuple(real),
+            version=account["guardians_version"],
+        )
+        account_id: str | None = account["id"]
+    else:
+        guardian_set, account_id = decoy, None
+    now = context.now()
+    recovery_id = secrets.token_urlsafe(18)
+    challenge = secrets.token_bytes(CHALLENGE_BYTES)
+    registration_challenge = secrets.token_bytes(CHALLENGE_BYTES)
+    expires = now + context.config.recovery_ttl_seconds
+    tx.execute(
+        "INSERT INTO recoveries (id, account_id, username, challenge, registration_challenge,"
+        " guardians_version, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            recovery_id,
+            account_id,
+            username,
+            challenge,
+            registration_challenge,
+            guardian_set.version,
+            STARTED,
+            now,
+            expires,
+        ),
+    )
+    options = ceremonies.registration_options(
+        context.config,
+        user_id=b64url_decode(guardian_set.account),
+        username=username,
+        challenge=registration_challenge,
+        exclude=[],
+    )
+    return {
+        "recovery_id": recovery_id,
+        "account": guardian_set.account,
+        "username": username,
+        "challenge": b64url_encode(challenge),
+        "expires": expires,
+        "rp_id": context.config.effective_rp_id,
+        "threshold": guardian_set.threshold,
+        "guardians": [guardian.public_descriptor() for guardian in guardian_set.guardians],
+        "registration": {"options": options},
+    }
+
+
+# Reading a recovery back --------------------------------------------------------------------
+
+
+def load(tx: Transaction, recovery_id: str) -> Recovery:
+    row = tx.one("SELECT * FROM recoveries WHERE id = ?", (recovery_id,))
+    if row is None:
+        raise BadRequest("Unknown recovery: start again.", code="unknown_recovery")
+    return Recovery.from_row(row)
+
+
+def guardians_of(
+    tx: Transaction, decoys: Decoys, recovery: Recovery
+) -> tuple[GuardianSet, dict[str, PasskeyState]]:
+    """The guardians this recovery is checked against, with their passkeys' public keys."""
+    if recovery.account_id is None:
+        decoy = decoys.guardian_set(recovery.username)
+        state = PasskeyState(decoys.passkey_public_key, 0)
+        return decoy, {g.credential_id: state for g in decoy.guardians if g.credential_id}
+    account = accounts.find_account(tx, recovery.account_id)
+    assert account is not None
+    if account["guardians_version"] != recovery.guardians_version:
+        raise Conflict(
+            "This account's guardians changed after the recovery started: start again.",
+            code="guardians_changed",
+        )
+    guardian_set = guardian_store.load_set(tx, account)
+    passkeys: dict[str, PasskeyState] = {}
+    for guardian in guardian_set.guardians:
+        if guardian.credential_id is None:
+            continue
+        stored = accounts.find_credential(tx, guardian.credential_id)
+        if stored is not None and not stored.revoked:
+            passkeys[guardian.credential_id] = PasskeyState(stored.public_key, stored.sign_count)
+    return guardian_set, passkeys
+
+
+def check_open(recovery: Recovery, now: int) -> None:
+    """A recovery that can still be approved and executed: started and unexpired."""
+    if recovery.status != STARTED:
+        raise ChallengeError("This recovery was already used: start again.", code="challenge_used")
+    if recovery.expires_at <= now:
+        raise ChallengeError("This recovery has expired: start again.", code="challenge_expired")
+
+
+def request_for(
+    context: Context, recovery: Recovery, guardian_set: GuardianSet, new_credential: NewCredential
+) -> RecoveryRequest:
+    """What every guardian of this recovery signs (the same fields the page was given)."""
+    return RecoveryRequest(
+        account=guardian_set.account,
+        challenge=recovery.challenge,
+        expires=recovery.expires_at,
+        rp_id=context.config.effective_rp_id,
+        new_credential=new_credential,
+    )
+
+
+# Applying ------------------------------------------------------------------------------------
+
+
+def mark_executed(tx: Transaction, context: Context, recovery: Recovery, plan: Plan) -> int | None:
+    """Consume the recovery (started -> complete, or -> pending with a delay).
+
+    Returns the time it takes effect when held by --recovery-delay, else None (apply now).
+    """
+    now = context.now()
+    delay = context.config.recovery_delay_seconds
+    status, effective = (PENDING, now + delay) if delay > 0 else (COMPLETE, None)
+    changed = tx.execute(
+        "UPDATE recoveries SET status = ?, executed_at = ?, effective_at = ?, finished_at = ?,"
+        " plan = ? WHERE id = ? AND status = ? AND expires_at > ?",
+        (
+            status,
+            now,
+            effective,
+            None if effective else now,
+            plan.to_json(),
+            recovery.id,
+            STARTED,
+            now,
+        ),
+    )
+    if changed != 1:
+        check_open(load(tx, recovery.id), now)
+        raise ChallengeError("This recovery was already used: start again.", code="challenge_used")
+    return effective
+
+
+def hold(tx: Transaction, context: Context, recovery: Recovery, plan: Plan) -> None:
+    """The delayed case: nothing of the account changes yet, but refuse now what would fail
+    at completion anyway (a used backup code, a passkey registered meanwhile)."""
+    assert recovery.account_id is not None
+    for item in plan.approved:
+        if item.backup_code is not None and not _backup_code_unused(tx, recovery, item):
+            raise ApprovalInvalid(REFUSALS["backup_codes"], extra={"guardian_id": item.guardian_id})
+    if accounts.credential_exists(tx, b64url_encode(plan.credential.id)):
+        raise Conflict("This passkey is already registered.", code="credential_exists")
+    audit.record(
+        tx,
+        context,
+        recovery.account_id,
+        "recovery_pending",
+        {"recovery_id": recovery.id, "guardians": [item.guardian_id for item in plan.approved]},
+    )
+
+
+def _backup_code_unused(tx: Transaction, recovery: Recovery, item: Approved) -> bool:
+    row = tx.one(
+        "SELECT used_at FROM backup_codes WHERE account_id = ? AND guardian_id = ? AND idx = ?",
+        (recovery.account_id, item.guardian_id, item.backup_code),
+    )
+    return row is not None and row["used_at"] is None
+
+
+def apply_plan(tx: Transaction, context: Context, recovery: Recovery, plan: Plan) -> str:
+    """Every write of a recovery, in the caller's transaction; returns the new session token.
+
+    The account row is updated first (conditionally on the guardian version the approvals
+    were checked against): on PostgreSQL that locks it, so a guardian change, another
+    recovery or a sign-in racing this one waits and then sees the outcome.
+    """
+    account_id = recovery.account_id
+    assert account_id is not None
+    now = context.now()
+    changed = tx.execute(
+        "UPDATE accounts SET recovered_at = ? WHERE id = ? AND guardians_version = ?",
+        (now, account_id, recovery.guardians_version),
+    )
+    if changed != 1:
+        raise Conflict(
+            "This account's guardians changed after the recovery started: start again.",
+            code="guardians_changed",
+        )
+    for item in plan.approved:
+        if item.backup_code is not None:
+            burnt = tx.execute(
+                "UPDATE backup_codes SET used_at = ?, used_by = ? WHERE account_id = ?"
+                " AND guardian_id = ? AND idx = ? AND used_at IS NULL",
+                (now, recovery.id, account_id, item.guardian_id, item.backup_code),
+            )
+            if burnt != 1:
+                raise ApprovalInvalid(
+                    REFUSALS["backup_codes"], extra={"guardian_id": item.guardian_id}
+                )
+        if item.credential_id is not None:
+            used = tx.execute(
+                "UPDATE credentials SET last_used_at = ?,"
+                " sign_count = CASE WHEN sign_count < ? THEN ? ELSE sign_count END"
+                " WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
+                (now, item.sign_count, item.sign_count, item.credential_id, account_id),
+            )
+            if used != 1:
+                raise ApprovalInvalid(REFUSALS["passkey"], extra={"guardian_id": item.guardian_id})
+    new_id = b64url_encode(plan.credential.id)
+    if accounts.credential_exists(tx, new_id):
+        raise Conflict("This passkey is already registered.", code="credential_exists")
+    revoked = tx.execute(
+        "UPDATE credentials SET revoked_at = ? WHERE account_id = ? AND role = ?"
+        " AND revoked_at IS NULL",
+        (now, account_id, accounts.SIGNIN),
+    )
+    accounts.add_credential(tx, account_id=account_id, credential=plan.credential, now=now)
+    sessions.revoke_sessions(tx, account_id, now)
+    tx.execute(
+        "UPDATE recoveries SET status = ?, finished_at = ? WHERE account_id = ? AND status = ?"
+        " AND id <> ?",
+        (CANCELLED, now, account_id, PENDING, recovery.id),
+    )
+    audit.record(
+        tx,
+        context,
+        account_id,
+        "recovery_complete",
+        {
+            "recovery_id": recovery.id,
+            "guardians": [item.guardian_id for item in plan.approved],
+            "new_passkey": new_id,
+            "passkeys_revoked": revoked,
+        },
+    )
+    return sessions.create_session(tx, context, account_id)
+
+
+def complete(tx: Transaction, context: Context, recovery_id: str) -> tuple[Recovery, str]:
+    """Apply a held recovery once its delay has passed (and it was not cancelled)."""
+    recovery = load(tx, recovery_id)
+    now = context.now()
+    if recovery.status == CANCELLED:
+        raise Conflict(
+            "This recovery was cancelled by someone signed in to the account.",
+            code="recovery_cancelled",
+        )
+    if recovery.status == COMPLETE:
+        raise Conflict("This recovery was already completed.", code="recovery_finished")
+    if recovery.status != PENDING or recovery.plan is None:
+        raise Conflict(
+            "This recovery has not been executed: approve and execute it first.",
+            code="recovery_not_pending",
+        )
+    assert recovery.effective_at is not None
+    if now < recovery.effective_at:
+        wait = recovery.effective_at - now
+        raise Conflict(
+            f"This recovery takes effect in {wait} seconds (at Unix time {recovery.effective_at}).",
+            code="recovery_not_ready",
+            extra={"retry_after": wait, "effective_at": recovery.effective_at},
+        )
+    changed = tx.execute(
+        "UPDATE recoveries SET status = ?, finished_at = ? WHERE id = ? AND status = ?",
+        (COMPLETE, now, recovery.id, PENDING),
+    )
+    if changed != 1:
+        raise Conflict("This recovery was already completed.", code="recovery_finished")
+    session = apply_plan(tx, context, recovery, Plan.from_json(recovery.plan))
+    return recovery, session
+
+
+def cancel(tx: Transaction, context: Context, account_id: str, recovery_id: str) -> None:
+    now = context.now()
+    changed = tx.execute(
+        "UPDATE recoveries SET status = ?, finished_at = ? WHERE id = ? AND account_id = ?"
+        " AND status = ?",
+        (CANCELLED, now, recovery_id, account_id, PENDING),
+    )
+    if changed != 1:
+        row = tx.one(
+            "SELECT status FROM recoveries WHERE id = ? AND account_id = ?",
+            (recovery_id, account_id),
+        )
+        if row is None:
+            raise BadRequest("There is no such recovery of this account.", code="unknown_recovery")
+        raise Conflict(
+            f"This recovery is {row['status']}, not pending: there is nothing to cancel.",
+            code="recovery_not_pending",
+        )
+    audit.record(tx, context, account_id, "recovery_cancelled", {"recovery_id": recovery_id})
+
+
+def pending_of(tx: Transaction, account_id: str) -> list[dict[str, Any]]:
+    rows = tx.all(
+        "SELECT id, effective_at, created_at FROM recoveries WHERE account_id = ? AND status = ?"
+        " ORDER BY created_at",
+        (account_id, PENDING),
+    )
+    return [
+        {
+            "recovery_id": row["id"],
+            "effective_at": row["effective_at"],
+            "created_at": row["created_at"],
+        }
+        for row in rows
+    ]

@@ -1,0 +1,133 @@
+"""The signed-in owner's view: the account, its guardians and passkeys, and its audit log."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from vouch.server import accounts, audit, recovery, sessions
+from vouch.server import guardians as guardian_store
+from vouch.server.api import Endpoint
+from vouch.server.context import context_of
+from vouch.server.routes import schemas
+from vouch.server.routes.guardians import OWNER_GUARDIAN
+from vouch.server.storage import Transaction
+
+ACCOUNT_RESPONSE: schemas.JSONSchema = {
+    "type": "object",
+    "properties": {
+        "account": {"type": "string"},
+        "username": {"type": "string"},
+        "threshold": {"type": "integer"},
+        "guardians": {"type": "array", "items": OWNER_GUARDIAN},
+        "passkeys": {
+            "type": "array",
+            "description": "The account's sign-in passkeys",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "created_at": schemas.TIME,
+                    "last_used_at": {"type": ["integer", "null"]},
+                },
+                "required": ["id", "created_at", "last_used_at"],
+            },
+        },
+        "pending_recoveries": {
+            "type": "array",
+            "description": "Recoveries held by the delay: cancel them if they are not yours",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "recovery_id": schemas.RECOVERY_ID,
+                    "effective_at": schemas.TIME,
+                    "created_at": schemas.TIME,
+                },
+                "required": ["recovery_id", "effective_at", "created_at"],
+            },
+        },
+    },
+    "required": [
+        "account",
+        "username",
+        "threshold",
+        "guardians",
+        "passkeys",
+        "pending_recoveries",
+    ],
+}
+AUDIT_RESPONSE: schemas.JSONSchema = {
+    "type": "object",
+    "properties": {
+        "events": {
+            "type": "array",
+            "description": "Newest first",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "at": schemas.TIME,
+                    "kind": {"type": "string"},
+                    "detail": {"type": "object"},
+                },
+                "required": ["at", "kind", "detail"],
+            },
+        }
+    },
+    "required": ["events"],
+}
+
+
+async def account_info(request: Request) -> Response:
+    context = context_of(request)
+    token = sessions.bearer_token(request)
+
+    def work(tx: Transaction) -> JSONResponse:
+        account = sessions.session_account(tx, context, token)
+        account_id = account["id"]
+        return JSONResponse(
+            {
+                "account": account_id,
+                "username": account["username"],
+                "threshold": account["threshold"],
+                "guardians": [g.owner_descriptor() for g in guardian_store.load(tx, account_id)],
+                "passkeys": accounts.passkey_summaries(tx, account_id),
+                "pending_recoveries": recovery.pending_of(tx, account_id),
+            }
+        )
+
+    return await context.database.run(work)
+
+
+async def audit_log(request: Request) -> Response:
+    context = context_of(request)
+    token = sessions.bearer_token(request)
+
+    def work(tx: Transaction) -> JSONResponse:
+        account = sessions.session_account(tx, context, token)
+        return JSONResponse({"events": audit.events(tx, account["id"])})
+
+    return await context.database.run(work)
+
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/api/account",
+        "The signed-in account: guardians, sign-in passkeys, pending recoveries",
+        account_info,
+        response_schema=ACCOUNT_RESPONSE,
+        errors=("unauthorized",),
+        authenticated=True,
+        tag="account",
+    ),
+    Endpoint(
+        "GET",
+        "/api/audit",
+        "The signed-in account's audit log (sign-ins, guardian changes, recoveries)",
+        audit_log,
+        response_schema=AUDIT_RESPONSE,
+        errors=("unauthorized",),
+        authenticated=True,
+        tag="account",
+    ),
+]

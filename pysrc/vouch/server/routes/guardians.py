@@ -1,0 +1,352 @@
+"""Signed-in owners read and replace their guardians and threshold.
+
+A new configuration is accepted only with a fresh assertion from one of the account's
+sign-in passkeys whose challenge is SHA-256 of `guardians_message(account, challenge,
+config)`, the challenge being single-use and issued to this account: an old confirmation
+cannot be replayed to roll the configuration back.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from vouch.core.b64url import b64url_encode
+from vouch.core.errors import MalformedInput
+from vouch.core.messages import GuardiansChange, guardians_message, webauthn_challenge_for
+from vouch.server import accounts, audit, ceremonies, challenges, sessions
+from vouch.server import guardians as guardian_store
+from vouch.server.api import Endpoint, body_schema, decode_b64, read_body
+from vouch.server.context import Context, context_of
+from vouch.server.errors import BadRequest, ChallengeError, Conflict, VerificationFailed
+from vouch.server.routes import schemas
+from vouch.server.storage import Transaction
+
+CHANGE_PURPOSE = "guardians"
+PASSKEY_PURPOSE = "guardian_passkey"
+
+ARGON2_PARAMS: schemas.JSONSchema = {
+    "type": "object",
+    "description": "Argon2Params.to_dict(): algorithm argon2id, version 19, memory_kib,"
+    " iterations, lanes (checked against vouch's policy)",
+    "properties": {
+        "algorithm": {"type": "string", "maxLength": 16},
+        "version": {"type": "integer"},
+        "memory_kib": {"type": "integer"},
+        "iterations": {"type": "integer"},
+        "lanes": {"type": "integer"},
+    },
+}
+GUARDIAN_ID: schemas.JSONSchema = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_-]{1,64}$",
+    "description": "Chosen by the page: random, 1-64 base64url characters, unique per account",
+}
+GUARDIAN_ENTRY: schemas.JSONSchema = {
+    "type": "object",
+    "description": "passphrase: public_key, salt, kdf; recovery_code: public_key, salt;"
+    " backup_codes: salt, public_keys (10); passkey: credential_id",
+    "properties": {
+        "id": GUARDIAN_ID,
+        "kind": {"enum": ["passphrase", "recovery_code", "backup_codes", "passkey"]},
+        "label": {"type": "string", "minLength": 1, "maxLength": 100},
+        "public_key": schemas.b64url_bytes("Ed25519 public key", 32),
+        "salt": schemas.b64url_bytes("salt", 16),
+        "kdf": ARGON2_PARAMS,
+        "public_keys": {
+            "type": "array",
+            "items": schemas.b64url_bytes("Ed25519 public key", 32),
+            "minItems": 10,
+            "maxItems": 10,
+        },
+        "credential_id": schemas.b64url("guardian passkey credential ID"),
+    },
+    "required": ["id", "kind", "label"],
+    "additionalProperties": False,
+}
+GUARDIAN_CONFIG: schemas.JSONSchema = {
+    "type": "object",
+    "description": "threshold m of n guardians (1 <= m <= n); {threshold: 0, guardians: []}"
+    " removes every guardian",
+    "properties": {
+        "threshold": {"type": "integer", "minimum": 0, "maximum": guardian_store.MAX_GUARDIANS},
+        "guardians": {
+            "type": "array",
+            "items": GUARDIAN_ENTRY,
+            "maxItems": guardian_store.MAX_GUARDIANS,
+        },
+    },
+    "required": ["threshold", "guardians"],
+    "additionalProperties": False,
+}
+PUT_GUARDIANS = body_schema(
+    {
+        "challenge_id": schemas.CHALLENGE_ID,
+        "config": GUARDIAN_CONFIG,
+        "assertion": schemas.WEBAUTHN_CREDENTIAL,
+    }
+)
+ADD_PASSKEY = body_schema(
+    {"challenge_id": schemas.CHALLENGE_ID, "credential": schemas.WEBAUTHN_CREDENTIAL}
+)
+OWNER_GUARDIAN: schemas.JSONSchema = {
+    **{key: value for key, value in GUARDIAN_ENTRY.items() if key != "additionalProperties"},
+    "description": "A configuration entry plus created_at, and codes_remaining for backup codes",
+    "properties": {
+        **GUARDIAN_ENTRY["properties"],
+        "created_at": schemas.TIME,
+        "codes_remaining": {"type": "integer", "minimum": 0, "maximum": 10},
+    },
+    "required": ["id", "kind", "label", "created_at"],
+}
+GUARDIANS_RESPONSE: schemas.JSONSchema = {
+    "type": "object",
+    "properties": {
+        "threshold": {"type": "integer"},
+        "guardians": {"type": "array", "items": OWNER_GUARDIAN},
+    },
+    "required": ["threshold", "guardians"],
+}
+
+
+async def change_options(request: Request) -> Response:
+    """A single-use challenge for confirming a new configuration, and request options that
+    only the account's sign-in passkeys can answer (the page swaps in the message hash)."""
+    context = context_of(request)
+    token = sessions.bearer_token(request)
+    await read_body(request, schemas.EMPTY_OBJECT, context.config.max_body_bytes)
+
+    def work(tx: Transaction) -> JSONResponse:
+        account = sessions.session_account(tx, context, token)
+        issued = challenges.issue(tx, context, CHANGE_PURPOSE, account_id=account["id"])
+        allow = [
+            decode_b64(cid, what="credential id")
+            for cid in accounts.active_credential_ids(tx, account["id"])
+        ]
+        options = ceremonies.authentication_options(
+            context.config, challenge=issued.challenge, allow=allow
+        )
+        return JSONResponse(
+            {
+                "challenge_id": issued.id,
+                "challenge": b64url_encode(issued.challenge),
+                "account": account["id"],
+                "options": options,
+            }
+        )
+
+    return await context.database.run(work)
+
+
+async def passkey_options(request: Request) -> Response:
+    """Creation options for a guardian passkey (a security key, another device's passkey)."""
+    context = context_of(request)
+    token = sessions.bearer_token(request)
+    await read_body(request, schemas.EMPTY_OBJECT, context.config.max_body_bytes)
+
+    def work(tx: Transaction) -> JSONResponse:
+        account = sessions.session_account(tx, context, token)
+        issued = challenges.issue(tx, context, PASSKEY_PURPOSE, account_id=account["id"])
+        exclude = [
+            decode_b64(row["id"], what="credential id")
+            for row in accounts.active_credentials(tx, account["id"])
+        ]
+        options = ceremonies.registration_options(
+            context.config,
+            user_id=decode_b64(account["id"], what="account"),
+            username=account["username"],
+            challenge=issued.challenge,
+            exclude=exclude,
+            discoverable=False,
+        )
+        return JSONResponse({"challenge_id": issued.id, "options": options})
+
+    return await context.database.run(work)
+
+
+def _own_challenge(
+    tx: Transaction, context: Context, challenge_id: str, purpose: str, account_id: str
+) -> challenges.Challenge:
+    challenge = challenges.consume(tx, context, challenge_id, purpose)
+    if challenge.account_id != account_id:
+        raise ChallengeError("This challenge was issued to another account: start again.")
+    return challenge
+
+
+async def add_passkey(request: Request) -> Response:
+    """Register a guardian passkey. It approves nothing until a confirmed configuration
+    names it, and it never signs in."""
+    context = context_of(request)
+    token = sessions.bearer_token(request)
+    body = await read_body(request, ADD_PASSKEY, context.config.max_body_bytes)
+
+    def work(tx: Transaction) -> JSONResponse:
+        account = sessions.session_account(tx, context, token)
+        challenge = _own_challenge(
+            tx, context, body["challenge_id"], PASSKEY_PURPOSE, account["id"]
+        )
+        credential = ceremonies.verify_registration(
+            context.config, body["credential"], challenge=challenge.challenge
+        )
+        if accounts.credential_exists(tx, b64url_encode(credential.id)):
+            raise Conflict("This passkey is already registered.", code="credential_exists")
+        credential_id = accounts.add_credential(
+            tx,
+            account_id=account["id"],
+            credential=credential,
+            now=context.now(),
+            role=accounts.GUARDIAN,
+        )
+        audit.record(
+            tx, context, account["id"], "guardian_passkey_added", {"passkey": credential_id}
+        )
+        return JSONResponse({"credential_id": credential_id})
+
+    return await context.database.run(work)
+
+
+async def replace_guardians(request: Request) -> Response:
+    context = context_of(request)
+    token = sessions.bearer_token(request)
+    body = await read_body(request, PUT_GUARDIANS, context.config.max_body_bytes)
+    config = body["config"]
+    assertion = body["assertion"]
+
+    def work(tx: Transaction) -> JSONResponse:
+        account = sessions.session_account(tx, context, token)
+        account_id = account["id"]
+        guardian_passkeys = [
+            row["id"] for row in accounts.active_credentials(tx, account_id, accounts.GUARDIAN)
+        ]
+        threshold, guardians = guardian_store.parse_config(
+            config, guardian_credentials=guardian_passkeys, now=context.now()
+        )
+        challenge = _own_challenge(tx, context, body["challenge_id"], CHANGE_PURPOSE, account_id)
+        stored = accounts.find_credential(tx, assertion["id"])
+        if (
+            stored is None
+            or stored.account_id != account_id
+            or stored.revoked
+            or stored.role != accounts.SIGNIN
+        ):
+            raise VerificationFailed(
+                "Confirm the change with one of this account's sign-in passkeys.",
+                code="unknown_credential",
+            )
+        try:
+            message = guardians_message(GuardiansChange(account_id, challenge.challenge, config))
+        except MalformedInput as exc:
+            raise BadRequest(str(exc), code="invalid_guardians") from exc
+        sign_count = ceremonies.verify_authentication(
+            context.config,
+            assertion,
+            challenge=webauthn_challenge_for(message),
+            public_key=stored.public_key,
+            sign_count=stored.sign_count,
+        )
+        if not accounts.record_use(tx, stored.id, sign_count=sign_count, now=context.now()):
+            raise VerificationFailed("This passkey was revoked.", code="unknown_credential")
+        saved = guardian_store.save(
+            tx,
+            account_id,
+            threshold=threshold,
+            guardians=guardians,
+            expected_version=account["guardians_version"],
+        )
+        audit.record(
+            tx,
+            context,
+            account_id,
+            "guardians_changed",
+            {
+                "threshold": threshold,
+                "guardians": [{"id": g.id, "kind": g.kind, "label": g.label} for g in saved],
+                "passkey": stored.id,
+            },
+        )
+        return JSONResponse(
+            {"threshold": threshold, "guardians": [g.owner_descriptor() for g in saved]}
+        )
+
+    return await context.database.run(work)
+
+
+ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/api/guardians/options",
+        "A challenge and request options for confirming a new guardian configuration",
+        change_options,
+        request_schema=schemas.EMPTY_OBJECT,
+        response_schema={
+            "type": "object",
+            "properties": {
+                "challenge_id": schemas.CHALLENGE_ID,
+                "challenge": schemas.b64url("challenge inside the guardians message"),
+                "account": {"type": "string"},
+                "options": {
+                    "type": "object",
+                    "description": "WebAuthn request options; replace options.challenge with"
+                    " b64url(SHA-256(guardians_message(account, challenge, config)))",
+                },
+            },
+            "required": ["challenge_id", "challenge", "account", "options"],
+        },
+        errors=("unauthorized",),
+        authenticated=True,
+        tag="guardians",
+    ),
+    Endpoint(
+        "POST",
+        "/api/guardians/passkey/options",
+        "Creation options for a guardian passkey or security key",
+        passkey_options,
+        request_schema=schemas.EMPTY_OBJECT,
+        response_schema=schemas.CEREMONY_OPTIONS,
+        errors=("unauthorized",),
+        authenticated=True,
+        tag="guardians",
+    ),
+    Endpoint(
+        "POST",
+        "/api/guardians/passkey",
+        "Register a guardian passkey (usable once a confirmed configuration names it)",
+        add_passkey,
+        request_schema=ADD_PASSKEY,
+        response_schema={
+            "type": "object",
+            "properties": {"credential_id": schemas.b64url("credential ID")},
+            "required": ["credential_id"],
+        },
+        errors=(
+            "unauthorized",
+            "invalid_challenge",
+            "challenge_used",
+            "challenge_expired",
+            "verification_failed",
+            "credential_exists",
+        ),
+        authenticated=True,
+        tag="guardians",
+    ),
+    Endpoint(
+        "PUT",
+        "/api/guardians",
+        "Replace the guardians and threshold, confirmed with a passkey assertion",
+        replace_guardians,
+        request_schema=PUT_GUARDIANS,
+        response_schema=GUARDIANS_RESPONSE,
+        errors=(
+            "unauthorized",
+            "invalid_guardians",
+            "invalid_challenge",
+            "challenge_used",
+            "challenge_expired",
+            "unknown_credential",
+            "verification_failed",
+            "guardians_changed",
+        ),
+        authenticated=True,
+        tag="guardians",
+    ),
+]

@@ -1,0 +1,84 @@
+"""What the page and host apps read about this server: its public settings and token keys."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from vouch.server.api import Endpoint
+from vouch.server.context import context_of
+from vouch.server.routes import schemas
+
+JWKS_MAX_AGE = 300
+
+
+async def public_config(request: Request) -> Response:
+    """What the dialog needs before anything else: which sites may embed it."""
+    config = context_of(request).config
+    return JSONResponse(
+        {
+            "origin": config.origin,
+            "rp_id": config.effective_rp_id,
+            "allowed_origins": list(config.allowed_origins),
+            "recovery_delay": config.recovery_delay_seconds,
+        }
+    )
+
+
+async def jwks(request: Request) -> Response:
+    return JSONResponse(
+        context_of(request).tokens.jwks(),
+        headers={
+            "Cache-Control": f"public, max-age={JWKS_MAX_AGE}",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        },
+    )
+
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/api/config",
+        "The dialog's public settings: origin, RP ID, allowed embedding origins, delay",
+        public_config,
+        response_schema={
+            "type": "object",
+            "properties": {
+                "origin": {"type": "string"},
+                "rp_id": {"type": "string"},
+                "allowed_origins": {"type": "array", "items": {"type": "string"}},
+                "recovery_delay": {"type": "integer", "description": "seconds"},
+            },
+            "required": ["origin", "rp_id", "allowed_origins", "recovery_delay"],
+        },
+        tag="meta",
+    ),
+    Endpoint(
+        "GET",
+        "/.well-known/jwks.json",
+        "Public keys (Ed25519, OKP) that verify host-app tokens",
+        jwks,
+        response_schema={
+            "type": "object",
+            "properties": {
+                "keys": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "kty": {"const": "OKP"},
+                            "crv": {"const": "Ed25519"},
+                            "x": schemas.b64url_bytes("public key", 32),
+                            "kid": {"type": "string"},
+                            "use": {"const": "sig"},
+                            "alg": {"const": "EdDSA"},
+                        },
+                        "required": ["kty", "crv", "x", "kid"],
+                    },
+                }
+            },
+            "required": ["keys"],
+        },
+        tag="meta",
+    ),
+]
