@@ -1,0 +1,134 @@
+"""Every vector in tests/vectors runs inside headless Chromium, under Pyodide, with
+BrowserProvider (WebCrypto + hash-wasm), and gives byte for byte what NativeProvider
+gives on CPython.
+
+The page is the bare Pyodide page of tests/support/pyodide_page.py on the live
+server's origin: vouch is installed from our own lock file and wheel, and
+tests/vectors/runner.py's source is executed there unchanged. Pyodide loads once
+for the module; each vector file is one test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.support.browser import PageWatch
+from tests.support.live_server import LiveServer
+from tests.support.pyodide_page import open_pyodide_page, run_python
+from tests.vectors.runner import run_vectors, summarize
+from vouch.crypto.native import NativeProvider
+
+VECTOR_DIR = Path(__file__).resolve().parents[1] / "vectors"
+VECTOR_FILES = sorted(VECTOR_DIR.glob("*.json"))
+RUNNER = VECTOR_DIR / "runner.py"
+
+# The runner, as a fresh module in the page, against BrowserProvider.
+RUN_IN_PAGE = """
+import json
+import time
+import types
+
+from vouch.crypto.browser import BrowserProvider
+
+runner = types.ModuleType("vouch_vectors_runner")
+runner.__file__ = "tests/vectors/runner.py"
+exec(compile(runner_source, runner.__file__, "exec"), runner.__dict__)
+started = time.perf_counter()
+results = await runner.run_vectors(BrowserProvider(), json.loads(vectors_json))
+json.dumps({"results": results, "seconds": time.perf_counter() - started,
+            "summary": runner.summarize(results)})
+"""
+
+
+@pytest.fixture(scope="module")
+def pyodide_session(browser: Browser, live_server: LiveServer) -> Iterator[tuple[Page, PageWatch]]:
+    """One context and page with Pyodide and vouch loaded, shared by the module."""
+    context = browser.new_context()
+    page = context.new_page()
+    watch = PageWatch(origin=live_server.url)
+    watch.attach(page)
+    try:
+        open_pyodide_page(page, live_server.url)
+        yield page, watch
+    finally:
+        context.close()
+    watch.assert_clean()
+
+
+@pytest.fixture
+def pyodide_page(pyodide_session: tuple[Page, PageWatch]) -> Iterator[Page]:
+    page, watch = pyodide_session
+    yield page
+    watch.assert_clean()  # no other origin, no console error, no uncaught error
+
+
+def test_the_page_is_pyodide_with_vouch_from_our_lock(pyodide_page: Page) -> None:
+    found = run_python(
+        pyodide_page,
+        """
+import importlib.util, json, sys
+import vouch, vouch.crypto
+json.dumps({
+    "platform": sys.platform,
+    "vouch": vouch.__file__,
+    "cryptography": importlib.util.find_spec("cryptography") is not None,
+    "default": type(vouch.crypto.default_provider()).__name__,
+})
+""",
+    )
+    assert found["platform"] == "emscripten"
+    assert "site-packages/vouch/" in found["vouch"]
+    # The lock ships no cryptography wheel, so the page must use WebCrypto + hash-wasm.
+    assert not found["cryptography"]
+    assert found["default"] == "BrowserProvider"
+
+
+@pytest.mark.parametrize("path", VECTOR_FILES, ids=lambda path: path.stem)
+def test_vectors_match_native_byte_for_byte(pyodide_page: Page, path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    vectors: dict[str, Any] = json.loads(text)
+
+    # Sync Playwright owns this thread's event loop: the native run gets its own thread
+    # (and overlaps the page's run).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        native_future = pool.submit(asyncio.run, run_vectors(NativeProvider(), vectors))
+        started = time.perf_counter()
+        page_run = run_python(
+            pyodide_page, RUN_IN_PAGE, runner_source=RUNNER.read_text(encoding="utf-8"),
+            vectors_json=text,
+        )  # fmt: skip
+        browser_seconds = time.perf_counter() - started
+        native_results = native_future.result()
+    browser_results: list[dict[str, Any]] = page_run["results"]
+
+    names = [vector["name"] for vector in vectors["vectors"]]
+    assert [result["name"] for result in browser_results] == names
+    assert {result["provider"] for result in browser_results} == {"browser"}
+
+    # Every vector passes in the page, or is a gap the vector file declares for the browser.
+    failed = [r for r in browser_results if not r["ok"] and not r.get("unsupported")]
+    assert not failed, page_run["summary"]
+    declared = {v["name"] for v in vectors["vectors"] if "browser" in v.get("unsupported_by", {})}
+    unsupported = {result["name"] for result in browser_results if result.get("unsupported")}
+    assert unsupported <= declared, f"unsupported but not declared: {unsupported - declared}"
+
+    # The same runner natively passes everything, and both runtimes computed the same bytes.
+    assert all(result["ok"] for result in native_results), summarize(native_results)
+    for browser_result, native_result in zip(browser_results, native_results, strict=True):
+        if browser_result.get("unsupported"):
+            assert browser_result["actual"] is None
+            continue
+        assert browser_result["actual"] == native_result["actual"], browser_result["name"]
+    print(
+        f"{path.name}: {len(names)} vectors in the page in {browser_seconds:.2f}s "
+        f"(runner {page_run['seconds']:.2f}s), {len(unsupported)} declared unsupported"
+    )
