@@ -131,14 +131,19 @@ def create_app(config: Config, *, database: Database | None = None) -> Starlette
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         *(_route(endpoint) for endpoint in endpoints),
-        Mount("/", PrecompressedStaticFiles(directory=config.web_root, html=True)),
+        # Only static files are compressed. API answers are small, and compressing them
+        # would make their timing depend on their size (a decoy would be told apart) and put
+        # session tokens next to attacker-chosen text in one compressed stream (BREACH).
+        Mount(
+            "/",
+            GZipMiddleware(
+                PrecompressedStaticFiles(directory=config.web_root, html=True), minimum_size=1024
+            ),
+        ),
     ]
     app = Starlette(
         routes=routes,
-        middleware=[
-            Middleware(SecurityHeaders, config=config),
-            Middleware(GZipMiddleware, minimum_size=1024),
-        ],
+        middleware=[Middleware(SecurityHeaders, config=config)],
         exception_handlers={
             VouchError: _vouch_error,
             StorageConflict: _storage_conflict,

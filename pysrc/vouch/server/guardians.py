@@ -83,23 +83,6 @@ class Guardian:
             descriptor["codes_remaining"] = self.codes_remaining
         return descriptor
 
-    def public_descriptor(self) -> dict[str, Any]:
-        """What anyone starting a recovery sees: never a public key.
-
-        A public key would let an attacker test passphrase guesses offline; the salt and
-        Argon2id parameters are useless without it, and the page needs them to derive.
-        """
-        descriptor: dict[str, Any] = {"id": self.id, "kind": self.kind, "label": self.label}
-        if self.salt is not None:
-            descriptor["salt"] = b64url_encode(self.salt)
-        if self.kdf is not None:
-            descriptor["kdf"] = self.kdf.to_dict()
-        if self.credential_id is not None:
-            descriptor["credential_id"] = self.credential_id
-        if self.kind == "backup_codes":
-            descriptor["codes_remaining"] = self.codes_remaining
-        return descriptor
-
 
 @dataclass(frozen=True)
 class GuardianSet:
@@ -215,6 +198,43 @@ def parse_config(
             raise _invalid(f"guardians[{n}].credential_id names the same passkey twice")
         named.add(guardian.credential_id)
     return threshold, guardians
+
+
+# What a recovery shows ---------------------------------------------------------------------
+
+_PUBLIC_ROWS = (
+    "SELECT g.id, g.kind, g.label, g.salt, g.kdf, g.credential_id,"
+    " (SELECT COUNT(*) FROM backup_codes b WHERE b.account_id = g.account_id"
+    " AND b.guardian_id = g.id AND b.used_at IS NULL) AS codes_remaining"
+    " FROM guardians g WHERE g.account_id = ? ORDER BY g.ordinal"
+)
+
+
+def public_rows(tx: Transaction, account_id: str) -> list[Row]:
+    """One row per guardian with what a recovering user may see (one query, no keys).
+
+    `vouch.server.decoys` makes rows of this same shape, so a decoy's descriptors come out
+    of `public_descriptor` exactly like a real account's.
+    """
+    return tx.all(_PUBLIC_ROWS, (account_id,))
+
+
+def public_descriptor(row: Row) -> dict[str, Any]:
+    """What anyone starting a recovery sees of a guardian: never a public key.
+
+    A public key would let an attacker test passphrase guesses offline; the salt and
+    Argon2id parameters are useless without it, and the page needs them to derive.
+    """
+    descriptor: dict[str, Any] = {"id": row["id"], "kind": row["kind"], "label": row["label"]}
+    if row["salt"] is not None:
+        descriptor["salt"] = b64url_encode(bytes(row["salt"]))
+    if row["kdf"] is not None:
+        descriptor["kdf"] = json.loads(row["kdf"])
+    if row["credential_id"] is not None:
+        descriptor["credential_id"] = row["credential_id"]
+    if row["kind"] == "backup_codes":
+        descriptor["codes_remaining"] = row["codes_remaining"]
+    return descriptor
 
 
 # Storage -----------------------------------------------------------------------------------

@@ -109,18 +109,15 @@ def start(tx: Transaction, context: Context, decoys: Decoys, username: str) -> d
     time whether or not the account exists (tests/server/test_decoys.py measures it).
     """
     account = accounts.find_account_by_username(tx, username)
-    decoy = decoys.guardian_set(username)
-    real = guardian_store.load(tx, account["id"] if account is not None else decoy.account)
-    if account is not None and account["threshold"] > 0 and real:
-        guardian_set = GuardianSet(
-            account=account["id"],
-            threshold=account["threshold"],
-            guardians=tuple(real),
-            version=account["guardians_version"],
-        )
+    decoy = decoys.decoy(username)
+    rows = guardian_store.public_rows(tx, decoy.account if account is None else account["id"])
+    if account is not None and account["threshold"] > 0 and rows:
         account_id: str | None = account["id"]
+        shown, threshold, version = rows, account["threshold"], account["guardians_version"]
     else:
-        guardian_set, account_id = decoy, None
+        account_id, shown, threshold, version = None, decoy.rows, decoy.threshold, 0
+    guardians = [guardian_store.public_descriptor(row) for row in shown]
+    shown_account = account_id or decoy.account
     now = context.now()
     recovery_id = secrets.token_urlsafe(18)
     challenge = secrets.token_bytes(CHALLENGE_BYTES)
@@ -135,7 +132,7 @@ def start(tx: Transaction, context: Context, decoys: Decoys, username: str) -> d
             username,
             challenge,
             registration_challenge,
-            guardian_set.version,
+            version,
             STARTED,
             now,
             expires,
@@ -143,20 +140,20 @@ def start(tx: Transaction, context: Context, decoys: Decoys, username: str) -> d
     )
     options = ceremonies.registration_options(
         context.config,
-        user_id=b64url_decode(guardian_set.account),
+        user_id=b64url_decode(shown_account),
         username=username,
         challenge=registration_challenge,
         exclude=[],
     )
     return {
         "recovery_id": recovery_id,
-        "account": guardian_set.account,
+        "account": shown_account,
         "username": username,
         "challenge": b64url_encode(challenge),
         "expires": expires,
         "rp_id": context.config.effective_rp_id,
-        "threshold": guardian_set.threshold,
-        "guardians": [guardian.public_descriptor() for guardian in guardian_set.guardians],
+        "threshold": threshold,
+        "guardians": guardians,
         "registration": {"options": options},
     }
 

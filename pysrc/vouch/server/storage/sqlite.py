@@ -9,6 +9,7 @@ more than the queries.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -44,9 +45,18 @@ class SQLiteDatabase:
         self._connection.execute("PRAGMA foreign_keys=ON")
         self._connection.execute("PRAGMA busy_timeout=5000")
         self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.Lock()
 
     def run_sync(self, work: Callable[[Transaction], T]) -> T:
-        """Run `work` inside BEGIN IMMEDIATE ... COMMIT, rolling back on any exception."""
+        """Run `work` inside BEGIN IMMEDIATE ... COMMIT, rolling back on any exception.
+
+        The lock (uncontended on the event loop thread) keeps the one connection to one
+        transaction at a time should start-up code or a tool call this from other threads.
+        """
+        with self._lock:
+            return self._run(work)
+
+    def _run(self, work: Callable[[Transaction], T]) -> T:
         try:
             self._connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
