@@ -1,0 +1,97 @@
+"""Rate limits: per client address and per account, kept in the database (so processes
+sharing it share them), answered with 429 and Retry-After."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server.helpers import Api, passphrase_guardian, register, save_guardians, sign_in
+from tests.support.live_server import LiveServer, start_server
+
+LIMITS = [
+    "--rate-limit", "recovery_start_address=4/60",
+    "--rate-limit", "recovery_start_account=2/60",
+    "--rate-limit", "recovery_check_account=2/600",
+    "--rate-limit", "signin_address=3/60",
+]  # fmt: skip
+
+
+@pytest.fixture
+def twins(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two server processes on one database file, with small limits."""
+    first = start_server(tmp_path, *LIMITS)
+    second = start_server(tmp_path, *LIMITS)
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+def from_address(server: LiveServer, address: str) -> Api:
+    api = Api(server.url)
+    api.http = httpx.Client(
+        base_url=f"http://127.0.0.1:{server.port}",
+        transport=httpx.HTTPTransport(local_address=address),
+        timeout=30,
+    )
+    return api
+
+
+def limited(response: httpx.Response) -> int:
+    assert response.status_code == 429, response.text
+    error = response.json()["error"]
+    assert error["code"] == "rate_limited"
+    retry_after = int(response.headers["Retry-After"])
+    assert 1 <= retry_after <= 600
+    assert error["retry_after"] == retry_after
+    assert error["message"].startswith("Too many attempts: try again in ")
+    return retry_after
+
+
+def start(api: Api, name: str) -> httpx.Response:
+    return api.request("POST", "/api/recovery/start", {"username": name})
+
+
+def test_recovery_start_is_limited_per_account_and_per_address(
+    twins: tuple[LiveServer, LiveServer],
+) -> None:
+    first, second = twins
+    here, there = from_address(first, "127.0.0.2"), from_address(second, "127.0.0.2")
+    assert start(here, "alice").status_code == 200
+    assert start(there, "alice").status_code == 200  # the other process counts it too
+    assert limited(start(here, "alice")) <= 60
+    assert limited(start(there, "ALICE")) <= 60  # the account name, normalised
+    assert start(here, "bob").status_code == 200
+    assert start(there, "carol").status_code == 200
+    limited(start(here, "dave"))  # 4 per address
+    elsewhere = from_address(first, "127.0.0.3")
+    assert start(elsewhere, "dave").status_code == 200
+
+
+def test_sign_in_is_limited_per_address(twins: tuple[LiveServer, LiveServer]) -> None:
+    first, _ = twins
+    api = from_address(first, "127.0.0.4")
+    user = register(api)
+    for _ in range(3):
+        assert sign_in(api, user.device).status_code == 200
+    limited(sign_in(api, user.device))
+
+
+def test_failed_checks_count_against_the_account(twins: tuple[LiveServer, LiveServer]) -> None:
+    first, second = twins
+    api = from_address(first, "127.0.0.5")
+    user = register(api)
+    guardian = passphrase_guardian(user)
+    save_guardians(api, user, 1, [guardian])
+    start_answer = api.call("POST", "/api/recovery/start", {"username": user.username})
+    body = {
+        "recovery_id": start_answer["recovery_id"],
+        "new_credential": {"id": "AAAA", "public_key_sha256": "A" * 43},
+        "approval": {"guardian_id": guardian.id, "signature": "A" * 86},
+    }
+    for api_ in (api, from_address(second, "127.0.0.6")):
+        api_.refused("POST", "/api/recovery/check", body, status=400, code="approval_invalid")
+    limited(from_address(second, "127.0.0.7").request("POST", "/api/recovery/check", body))

@@ -1,0 +1,200 @@
+"""The storage layer, the same tests on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vouch.core.kdf import Argon2Params
+from vouch.server import audit, guardians, keyring, ratelimit
+from vouch.server.app import build_context
+from vouch.server.config import Config, RateLimit
+from vouch.server.errors import Conflict, RateLimited
+from vouch.server.storage import Database, StorageConflict, Transaction, open_database
+from vouch.server.storage.migrations import LATEST_VERSION
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "vouch.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def database(target: str) -> Iterator[Database]:
+    opened = open_database(target)
+    yield opened
+    opened.close()
+
+
+def add_account(tx: Transaction, account_id: str = "acct") -> None:
+    tx.execute(
+        "INSERT INTO accounts (id, username, created_at) VALUES (?, ?, ?)",
+        (account_id, f"name-{account_id}", 1),
+    )
+
+
+def test_migrations_are_versioned_and_idempotent(target: str, database: Database) -> None:
+    version = database.run_sync(lambda tx: tx.one("SELECT MAX(version) AS v FROM schema_version"))
+    assert version == {"v": LATEST_VERSION}
+    again = open_database(target)  # a second process starting on the same database
+    rows = again.run_sync(lambda tx: tx.all("SELECT version FROM schema_version ORDER BY 1"))
+    assert [row["version"] for row in rows] == list(range(1, LATEST_VERSION + 1))
+    again.close()
+
+
+def test_work_commits_or_rolls_back_whole(database: Database) -> None:
+    database.run_sync(add_account)
+
+    def half_then_fail(tx: Transaction) -> None:
+        tx.execute("UPDATE accounts SET threshold = 5 WHERE id = 'acct'")
+        add_account(tx, "other")
+        raise Conflict("no")
+
+    with pytest.raises(Conflict):
+        database.run_sync(half_then_fail)
+    rows = database.run_sync(lambda tx: tx.all("SELECT id, threshold FROM accounts"))
+    assert rows == [{"id": "acct", "threshold": 0}]
+
+
+def test_async_run_is_one_transaction_too(database: Database) -> None:
+    async def scenario() -> object:
+        await database.run(add_account)
+        return await database.run(lambda tx: tx.one("SELECT COUNT(*) AS n FROM accounts"))
+
+    assert asyncio.run(scenario()) == {"n": 1}
+
+
+def test_bytes_round_trip_and_constraints_conflict(database: Database) -> None:
+    database.run_sync(add_account)
+    blob = bytes(range(256))
+
+    def store(tx: Transaction) -> None:
+        tx.execute(
+            "INSERT INTO credentials (id, account_id, public_key, sign_count, transports,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            ("cred", "acct", blob, 0, "[]", 1),
+        )
+
+    database.run_sync(store)
+    row = database.run_sync(lambda tx: tx.one("SELECT public_key, role FROM credentials"))
+    assert row == {"public_key": blob, "role": "signin"}
+    with pytest.raises(StorageConflict):
+        database.run_sync(store)  # the same id again
+    with pytest.raises(StorageConflict):
+        database.run_sync(lambda tx: add_account(tx, "acct"))
+
+
+def test_a_conditional_update_lets_one_of_many_connections_win(
+    target: str, database: Database
+) -> None:
+    """The rule every single-use check relies on, with six connections at once (as six
+    server processes would have)."""
+    database.run_sync(add_account)
+    database.run_sync(
+        lambda tx: tx.execute(
+            "INSERT INTO challenges (id, purpose, challenge, data, expires_at)"
+            " VALUES ('c', 'p', ?, '{}', 9)",
+            (b"x",),
+        )
+    )
+    barrier = threading.Barrier(6)
+    wins: list[int] = []
+    connections = [open_database(target) for _ in range(6)]
+
+    def consume(connection: Database) -> None:
+        barrier.wait()
+        changed = connection.run_sync(
+            lambda tx: tx.execute(
+                "UPDATE challenges SET used_at = 1 WHERE id = 'c' AND used_at IS NULL"
+            )
+        )
+        wins.append(changed)
+
+    threads = [threading.Thread(target=consume, args=(c,)) for c in connections]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for connection in connections:
+        connection.close()
+    assert sorted(wins) == [0, 0, 0, 0, 0, 1]
+
+
+def test_server_secrets_are_created_once(target: str, database: Database) -> None:
+    first = keyring.load_or_create(database, 1)
+    other = open_database(target)
+    assert keyring.load_or_create(other, 2) == first
+    other.close()
+    assert len(first.decoy_key) == len(first.signing_seed) == 32
+
+
+def test_rate_limit_windows(database: Database) -> None:
+    now = [1000.0]
+    config = Config(rate_limits={"recovery_start_address": RateLimit(2, 60)})
+    context = build_context(config, database, clock=lambda: now[0])
+    hit = [("recovery_start_address", "10.0.0.1")]
+    database.run_sync(lambda tx: ratelimit.hit(tx, context, hit))
+    database.run_sync(lambda tx: ratelimit.hit(tx, context, hit))
+    now[0] = 1030
+    with pytest.raises(RateLimited) as refused:
+        database.run_sync(lambda tx: ratelimit.hit(tx, context, hit))
+    assert refused.value.retry_after == 30
+    now[0] = 1060  # the window has closed: a new one opens
+    database.run_sync(lambda tx: ratelimit.hit(tx, context, hit))
+
+
+def test_guardians_and_audit_round_trip(database: Database) -> None:
+    database.run_sync(add_account)
+    codes = guardians.Guardian(
+        id="codes",
+        kind="backup_codes",
+        label="Codes",
+        salt=b"s" * 16,
+        public_keys=tuple(bytes([n]) * 32 for n in range(10)),
+        created_at=5,
+    )
+    phrase = guardians.Guardian(
+        id="phrase",
+        kind="passphrase",
+        label="Phrase",
+        salt=b"t" * 16,
+        kdf=Argon2Params(),
+        public_keys=(b"k" * 32,),
+        created_at=5,
+    )
+
+    def save(tx: Transaction, expected: int) -> None:
+        guardians.save(
+            tx, "acct", threshold=1, guardians=[phrase, codes], expected_version=expected
+        )
+
+    database.run_sync(lambda tx: save(tx, 0))
+    database.run_sync(
+        lambda tx: tx.execute(
+            "UPDATE backup_codes SET used_at = 9 WHERE guardian_id = 'codes' AND idx = 3"
+        )
+    )
+    loaded = database.run_sync(lambda tx: guardians.load(tx, "acct"))
+    assert [g.id for g in loaded] == ["phrase", "codes"]
+    assert loaded[0].kdf == Argon2Params()
+    assert loaded[1].public_keys == codes.public_keys
+    assert loaded[1].used_codes == frozenset({3})
+    with pytest.raises(Conflict):
+        database.run_sync(lambda tx: save(tx, 0))  # a stale version
+    database.run_sync(lambda tx: save(tx, 1))
+    assert database.run_sync(lambda tx: guardians.load(tx, "acct"))[1].used_codes == {3}
+    rows = database.run_sync(lambda tx: guardians.public_rows(tx, "acct"))
+    assert [guardians.public_descriptor(row) for row in rows][1]["codes_remaining"] == 9
+
+    context = build_context(Config(), database)
+    database.run_sync(lambda tx: audit.record(tx, context, "acct", "first", {"k": 1}))
+    database.run_sync(lambda tx: audit.record(tx, context, "acct", "second", {"k": 2}))
+    events = database.run_sync(lambda tx: audit.events(tx, "acct"))
+    assert [event["kind"] for event in events] == ["second", "first"]
