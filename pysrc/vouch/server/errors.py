@@ -94,13 +94,6 @@ class RateLimited(VouchError):
         self.retry_after = retry_after
 
 
-class Unavailable(VouchError):
-    """The database is busy or unreachable; the request changed nothing and may be retried."""
-
-    status = 503
-    code = "busy"
-
-
 STATUS_OF: dict[str, int] = {
     "bad_request": 400,
     "invalid_json": 400,

@@ -131,8 +131,8 @@ def parse_guardian(index: int, entry: Mapping[str, Any], *, now: int) -> Guardia
         raise _invalid(f"{where} ({kind}) is missing {', '.join(missing)}")
     if unexpected:
         raise _invalid(f"{where} ({kind}) has unexpected field {', '.join(unexpected)}")
-    label = str(entry["label"]).strip()
-    if not label:
+    label = str(entry["label"])  # kept as signed, so the owner reads back what they confirmed
+    if not label.strip():
         raise _invalid(f"{where}.label is empty")
     guardian = Guardian(id=str(entry["id"]), kind=kind, label=label, created_at=now)
     if kind == "passkey":
