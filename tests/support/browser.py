@@ -41,13 +41,14 @@ class VirtualAuthenticator:
         self.cdp = cdp
         self.id: str | None = None
 
-    def add(self) -> VirtualAuthenticator:
+    def add(self, transport: str = "internal") -> VirtualAuthenticator:
+        """`internal` is the phone's platform authenticator; `usb` a security key."""
         result = self.cdp.send(
             "WebAuthn.addVirtualAuthenticator",
             {
                 "options": {
                     "protocol": "ctap2",
-                    "transport": "internal",
+                    "transport": transport,
                     "hasResidentKey": True,
                     "hasUserVerification": True,
                     "isUserVerified": True,
@@ -63,6 +64,21 @@ class VirtualAuthenticator:
         assert self.id is not None
         self.cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": self.id})
         self.id = None
+
+    def set_presence(self, enabled: bool) -> None:
+        """Whether this authenticator answers at all (a key left in a drawer does not)."""
+        assert self.id is not None
+        self.cdp.send(
+            "WebAuthn.setAutomaticPresenceSimulation",
+            {"authenticatorId": self.id, "enabled": enabled},
+        )
+
+    def add_credential(self, credential: dict[str, Any]) -> None:
+        """Put a credential exported with credentials() onto this authenticator."""
+        assert self.id is not None
+        self.cdp.send(
+            "WebAuthn.addCredential", {"authenticatorId": self.id, "credential": credential}
+        )
 
     def credentials(self) -> list[dict[str, Any]]:
         assert self.id is not None

@@ -151,6 +151,16 @@ def _launch() -> Launch:
 
 
 async def main() -> None:
+    """Start the dialog; whatever happens, the page ends up ready and saying something."""
+    try:
+        await _start()
+    except Exception as exc:
+        jsbridge.console_warn(f"vouch: the dialog failed to start ({type(exc).__name__})")
+        jsbridge.show_refusal(messages.UNEXPECTED_MESSAGE)
+        jsbridge.set_ready()
+
+
+async def _start() -> None:
     api = ApiClient()
     try:
         launch = _launch()
@@ -166,6 +176,7 @@ async def main() -> None:
         jsbridge.set_ready()
         return
     dialog = Dialog(api, launch)
+    jsbridge.keep_focus_inside("dialog")
     if not jsbridge.webauthn_available():
         dialog.error(messages.NO_WEBAUTHN_MESSAGE)
     if launch.mode == "recover":

@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import js
 from pyodide.ffi import JsException, create_once_callable, create_proxy
@@ -89,7 +90,7 @@ async def finish_ceremony(promise: Any) -> dict[str, Any]:
         credential = await promise
     except JsException as exc:
         raise WebAuthnError(str(getattr(exc, "name", "Error")), str(exc)) from None
-    if credential is None:
+    if not credential:  # JS null arrives as pyodide.ffi.jsnull, which is falsy
         raise WebAuthnError("NotAllowedError", "No credential was returned.")
     result: dict[str, Any] = from_js_json(credential.toJSON())
     return result
@@ -151,7 +152,7 @@ class Screen:
 
     def focus(self, selector: str) -> None:
         element = self.element(selector)
-        if element is not None:
+        if element:
             element.focus()
 
     def release(self) -> None:
@@ -178,9 +179,13 @@ def set_ready() -> None:
 # Page-level helpers used by the account, kit and embed code -----------------------------
 
 
+def _same(a: Any, b: Any) -> bool:
+    """JS identity (===); JsProxy equality is not reliable for that."""
+    return bool(getattr(js.Object, "is")(a, b))
+
+
 def query_params() -> dict[str, str]:
-    params = js.URLSearchParams.new(js.location.search)
-    return {str(key): str(params.get(key)) for key in from_js_json(js.Array["from"](params.keys()))}
+    return dict(parse_qsl(str(js.location.search).lstrip("?")))
 
 
 def own_origin() -> str:
@@ -189,18 +194,21 @@ def own_origin() -> str:
 
 def framed_by() -> str | None:
     """The embedding page's origin when we are in a frame ("" if the browser will not say)."""
-    if js.window.parent == js.window:
+    if _same(js.window.parent, js.window):
         return None
     ancestors = getattr(js.location, "ancestorOrigins", None)
-    if ancestors is not None and ancestors.length > 0:
+    if ancestors and ancestors.length > 0:
         return str(ancestors.item(0))
     return ""
 
 
 def post_to_host(message: dict[str, Any], target_origin: str) -> None:
     """postMessage to the opener (popup) or parent (iframe), only to the exact host origin."""
-    target = js.window.opener if js.window.opener else js.window.parent
-    if target is not None and target != js.window:
+    # JS truthiness, not Python's: a cross-origin opener is a WindowProxy whose properties
+    # cannot be read, which Python-side truth testing would trip over.
+    opener = js.window.opener
+    target = opener if js.Boolean(opener) else js.window.parent
+    if js.Boolean(target) and not _same(target, js.window):
         target.postMessage(to_js_json(message), target_origin)
 
 
@@ -269,3 +277,35 @@ def show_refusal(message: str) -> None:
     heading = create_element("h2", "This dialog cannot open here")
     host.replaceChildren(heading, create_element("p", message, **{"class": "lede"}))
     host.setAttribute("aria-busy", "false")
+
+
+_FOCUSABLE = (
+    "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), "
+    "textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"
+)
+_page_proxies: list[Any] = []
+
+
+def keep_focus_inside(container_id: str) -> None:
+    """Tab and Shift+Tab cycle through the dialog's controls instead of leaving it."""
+
+    def on_keydown(event: Any) -> None:
+        if event.key != "Tab":
+            return
+        container = js.document.getElementById(container_id)
+        items = [item for item in container.querySelectorAll(_FOCUSABLE) if item.offsetParent]
+        if not items:
+            return
+        first, last = items[0], items[-1]
+        active = js.document.activeElement
+        outside = not container.contains(active)
+        if event.shiftKey and (outside or active.isSameNode(first)):
+            event.preventDefault()
+            last.focus()
+        elif not event.shiftKey and (outside or active.isSameNode(last)):
+            event.preventDefault()
+            first.focus()
+
+    proxy = create_proxy(on_keydown)
+    _page_proxies.append(proxy)  # lives as long as the page
+    js.document.addEventListener("keydown", proxy)

@@ -1,0 +1,164 @@
+"""The embed SDK from a host site: popup and iframe, same origin and another origin.
+
+The token each returns must verify with PyJWT against the server's JWKS, and nothing else.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.support.browser import PageWatch, VirtualAuthenticator
+from tests.support.dialog_driver import SLOW, DialogDriver
+from tests.support.live_server import ROOT, LiveServer, free_port, start_server
+
+
+@pytest.fixture(scope="module")
+def host_site() -> Iterator[str]:
+    """The demo host page served from a second, plain static origin."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+         "--directory", str(ROOT / "web")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://localhost:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(f"{url}/index.html", timeout=1)
+            break
+        except httpx.HTTPError:
+            subprocess.run(["sleep", "0.1"], check=True)
+    yield url
+    process.terminate()
+    process.wait()
+
+
+@pytest.fixture(scope="module")
+def embedding_server(
+    tmp_path_factory: pytest.TempPathFactory, host_site: str
+) -> Iterator[LiveServer]:
+    server = start_server(tmp_path_factory.mktemp("embed"), "--allow-origin", host_site)
+    yield server
+    server.stop()
+
+
+def verify_token(server: LiveServer, token: str, audience: str) -> dict[str, object]:
+    jwks = jwt.PyJWKClient(f"{server.url}/.well-known/jwks.json")
+    key = jwks.get_signing_key_from_jwt(token)
+    claims: dict[str, object] = jwt.decode(
+        token, key=key.key, algorithms=["EdDSA"], audience=audience, issuer=server.url
+    )
+    return claims
+
+
+def attach_authenticator(context: BrowserContext, page: Page) -> VirtualAuthenticator:
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    return VirtualAuthenticator(cdp).add()
+
+
+def host_page(page: Page, host: str, dialog: LiveServer, display: str) -> None:
+    query = "" if host == dialog.url else f"?dialog={dialog.url}"
+    page.goto(f"{host}/index.html{query}")
+    page.get_by_label(
+        {"popup": "Popup", "iframe": "Frame on this page", "auto": "Automatic"}[display]
+    ).check()
+
+
+@pytest.mark.parametrize("same_origin", [True, False], ids=["served-by-vouch", "other-origin"])
+def test_popup_returns_a_token_that_verifies(
+    context: BrowserContext,
+    page: Page,
+    watch: PageWatch,
+    embedding_server: LiveServer,
+    host_site: str,
+    same_origin: bool,
+    output_dir: Path,
+) -> None:
+    host = embedding_server.url if same_origin else host_site
+    watch.also_allowed.update({embedding_server.url, host_site})
+    host_page(page, host, embedding_server, "popup")
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Sign in").click()
+    popup = opened.value
+    popup_watch = PageWatch(origin=embedding_server.url)
+    popup_watch.attach(popup)
+    attach_authenticator(context, popup)
+    popup.wait_for_selector("html[data-ready=true]", timeout=SLOW)
+    username = f"pop-{secrets.token_hex(3)}"
+    DialogDriver(popup, output_dir).create_account(username, stays_open=False)
+
+    expect(page.locator("#status")).to_have_text(f"Signed in as {username}", timeout=SLOW)
+    page.screenshot(path=output_dir / "host-after-popup.png")
+    assert popup.is_closed()
+    token = page.locator("body").get_attribute("data-token")
+    assert token
+    claims = verify_token(embedding_server, token, audience=host)
+    assert claims["sub"]
+    with pytest.raises(jwt.InvalidAudienceError):
+        verify_token(embedding_server, token, audience="https://elsewhere.example")
+    popup_watch.assert_clean()
+
+
+@pytest.mark.parametrize("same_origin", [True, False], ids=["served-by-vouch", "other-origin"])
+def test_iframe_returns_a_token_that_verifies(
+    context: BrowserContext,
+    page: Page,
+    watch: PageWatch,
+    embedding_server: LiveServer,
+    host_site: str,
+    same_origin: bool,
+    output_dir: Path,
+) -> None:
+    host = embedding_server.url if same_origin else host_site
+    watch.also_allowed.update({embedding_server.url, host_site})
+    attach_authenticator(context, page)
+    host_page(page, host, embedding_server, "auto")
+    page.get_by_role("button", name="Sign in").click()
+    frame = page.frame_locator("iframe[title='Sign-in dialog']")
+    frame.locator("html[data-ready=true]").wait_for(timeout=SLOW)
+    username = f"frame-{secrets.token_hex(3)}"
+    frame.get_by_label("Account name").fill(username)
+    frame.get_by_role("button", name="Create account").click()
+
+    expect(page.locator("#status")).to_have_text(f"Signed in as {username}", timeout=SLOW)
+    assert page.locator("iframe[title='Sign-in dialog']").count() == 0
+    page.screenshot(path=output_dir / "host-after-iframe.png")
+    token = page.locator("body").get_attribute("data-token")
+    assert token
+    assert verify_token(embedding_server, token, audience=host)["sub"]
+
+
+def test_closing_the_frame_rejects_with_closed(
+    page: Page, watch: PageWatch, embedding_server: LiveServer
+) -> None:
+    watch.also_allowed.add(embedding_server.url)
+    host_page(page, embedding_server.url, embedding_server, "iframe")
+    page.get_by_role("button", name="Sign in").click()
+    page.frame_locator("iframe").locator("html[data-ready=true]").wait_for(timeout=SLOW)
+    page.get_by_role("button", name="Close the sign-in dialog").click()
+    expect(page.locator("#status")).to_contain_text("Not signed in (closed)")
+
+
+def test_dialog_refuses_a_host_the_server_does_not_allow(
+    page: Page, live_server: LiveServer
+) -> None:
+    """The session server has no --allow-origin: an embedding request from elsewhere is refused."""
+    page.goto(
+        f"{live_server.url}/dialog.html?mode=signin&origin=https://evil.example"
+        "&display=popup&nonce=abcdefghijkl"
+    )
+    page.wait_for_selector("html[data-ready=true]", timeout=SLOW)
+    expect(page.get_by_role("heading", name="This dialog cannot open here")).to_be_visible()
+    expect(page.get_by_text("https://evil.example is not allowed")).to_be_visible()
+    assert page.get_by_role("button", name="Sign in with passkey").count() == 0

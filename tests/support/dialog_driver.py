@@ -1,0 +1,119 @@
+"""Drive the dialog like a person: by visible labels and button names, never by internals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+AXE_SCRIPT = "/vendor/axe-core/axe.min.js"
+SLOW = 60_000  # passphrase derivation (Argon2id, 64 MiB) runs in the page
+
+
+class DialogDriver:
+    def __init__(self, page: Page, output_dir: Path | None = None, *, check_a11y: bool = True):
+        self.page = page
+        self.output_dir = output_dir
+        self.check_a11y = check_a11y
+        self.screens: list[str] = []
+
+    # Observation --------------------------------------------------------------------------
+
+    def screen(self, name: str) -> None:
+        """Screenshot the current screen (light and dark) and run axe-core on it."""
+        self.screens.append(name)
+        if self.output_dir is not None:
+            self.page.screenshot(path=self.output_dir / f"{len(self.screens):02d}-{name}.png")
+        if self.check_a11y:
+            violations = axe_violations(self.page)
+            assert violations == [], f"axe-core violations on {name}: {violations}"
+
+    def alert(self) -> Any:
+        return self.page.get_by_role("alert")
+
+    def button(self, name: str) -> Any:
+        return self.page.get_by_role("button", name=name, exact=True)
+
+    # Start --------------------------------------------------------------------------------
+
+    def create_account(self, username: str, *, stays_open: bool = True) -> None:
+        """Create an account; an embedded popup closes itself once the host has the token."""
+        self.page.get_by_label("Account name").fill(username)
+        self.button("Create account").click()
+        if stays_open:
+            expect(self.page.get_by_text(f"Signed in as {username}")).to_be_visible(timeout=SLOW)
+
+    def sign_in(self) -> None:
+        self.button("Sign in with passkey").click()
+
+    # Account screen -----------------------------------------------------------------------
+
+    def add_passphrase(self, passphrase: str) -> None:
+        self.button("Add passphrase").click()
+        self.page.get_by_label("Passphrase", exact=True).fill(passphrase)
+        expect(self.page.locator("[data-slot=strength]")).to_contain_text("Good")
+        self.screen("add-passphrase")
+        self.page.get_by_role("button", name="Add passphrase").click()
+        expect(self.page.get_by_text("Passphrase added.")).to_be_visible(timeout=SLOW)
+
+    def add_codes(self, kind: str) -> list[str]:
+        """Add a recovery code ("recovery code") or ten backup codes ("backup codes")."""
+        self.button(f"Add {kind}").click()
+        expect(self.page.get_by_role("heading", name=f"Save your {kind}")).to_be_visible()
+        codes = [
+            text.strip() for text in self.page.locator("[data-slot=codes] li").all_inner_texts()
+        ]
+        self.screen(f"kit-{kind.replace(' ', '-')}")
+        confirm = self.button(f"Add {kind}")
+        expect(confirm).to_be_disabled()
+        self.page.get_by_label("I have saved this somewhere safe").check()
+        confirm.click()
+        expect(self.page.get_by_text(f"{kind.capitalize()} added.")).to_be_visible(timeout=SLOW)
+        return codes
+
+    def set_threshold(self, needed: int, total: int) -> None:
+        self.page.get_by_label("Approvals needed to recover").select_option(f"{needed} of {total}")
+
+    def save(self) -> None:
+        self.button("Save changes").click()
+        expect(self.page.get_by_text("Your guardians are saved.")).to_be_visible(timeout=SLOW)
+
+    # Recovery -----------------------------------------------------------------------------
+
+    def start_recovery(self, username: str) -> None:
+        self.button("Recover account").click()
+        self.page.get_by_label("Account name").fill(username)
+        self.screen("recover-name")
+        self.button("Continue").click()
+        expect(self.button("Create new passkey")).to_be_visible(timeout=SLOW)
+        self.screen("recover-new-passkey")
+        self.button("Create new passkey").click()
+        expect(self.page.get_by_role("heading", name="Confirm it is you")).to_be_visible(
+            timeout=SLOW
+        )
+
+    def approve_with_secret(self, use_button: str, field: str, secret: str) -> None:
+        self.page.get_by_role("button", name=use_button).click()
+        self.page.get_by_label(field, exact=True).fill(secret)
+        self.button("Approve").click()
+
+    def expect_signed_in(self, username: str) -> None:
+        expect(self.page.get_by_text(f"Signed in as {username}")).to_be_visible(timeout=SLOW)
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core (served by our own server) on the current document; [] when clean."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.add_script_tag(url=AXE_SCRIPT)
+    result = page.evaluate(
+        """async () => {
+            const results = await axe.run(document, {resultTypes: ["violations"]});
+            return JSON.stringify(results.violations.map(v => ({
+                id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(" "))
+            })));
+        }"""
+    )
+    violations: list[dict[str, Any]] = json.loads(result)
+    return violations
