@@ -25,7 +25,9 @@ class DialogDriver:
         """Screenshot the current screen (light and dark) and run axe-core on it."""
         self.screens.append(name)
         if self.output_dir is not None:
-            self.page.screenshot(path=self.output_dir / f"{len(self.screens):02d}-{name}.png")
+            self.page.screenshot(
+                path=self.output_dir / f"{len(self.screens):02d}-{name}.png", full_page=True
+            )
         if self.check_a11y:
             violations = axe_violations(self.page)
             assert violations == [], f"axe-core violations on {name}: {violations}"

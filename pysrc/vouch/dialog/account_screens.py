@@ -120,14 +120,16 @@ class AccountScreens:
         for guardian in model.draft:
             item = screen.append_template("[data-slot=guardians]", "tpl-guardian-item")
             item.querySelector("[data-slot=kind]").textContent = KIND_NAMES[guardian["kind"]]
-            detail = guardian["label"]
+            details = (
+                [] if guardian["label"] == KIND_NAMES[guardian["kind"]] else [guardian["label"]]
+            )
             if guardian["id"] in saved_ids:
-                detail += f" · added {_date(guardian.get('created_at'))}"
+                details.append(f"added {_date(guardian.get('created_at'))}")
                 if guardian["kind"] == "backup_codes" and "codes_remaining" in guardian:
-                    detail += f" · {guardian['codes_remaining']} codes left"
+                    details.append(f"{guardian['codes_remaining']} codes left")
             else:
-                detail += " · not saved yet"
-            item.querySelector("[data-slot=detail]").textContent = detail
+                details.append("not saved yet")
+            item.querySelector("[data-slot=detail]").textContent = " · ".join(details)
             button = item.querySelector("button")
             button.setAttribute("aria-label", f"Remove {guardian['label']}")
             screen.listen(button, "click", self._remove_handler(guardian["id"]))
