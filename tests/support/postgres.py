@@ -85,7 +85,11 @@ class Cluster:
 def _as_server_user(command: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return command
-    return ["runuser", "-u", "postgres", "--", *command]
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    runuser = shutil.which("runuser", path=search)
+    if runuser is None:
+        raise RuntimeError("running as root, but runuser (util-linux) is not installed")
+    return [runuser, "-u", "postgres", "--", *command]
 
 
 def start_cluster(directory: Path | None = None) -> Cluster:
