@@ -95,10 +95,9 @@ class AccountScreens:
         for pending in self.pending:
             item = screen.append_template("[data-slot=pending-list]", "tpl-pending-item")
             when = datetime.datetime.fromtimestamp(pending["effective_at"], tz=datetime.UTC)
-            item.querySelector(
-                "[data-slot=text]"
-            ).textContent = (
-                f"A recovery of this account will complete on {when:%Y-%m-%d at %H:%M} UTC."
+            item.querySelector("[data-slot=text]").textContent = (
+                "Someone is recovering this account with its guardians. Unless you cancel, "
+                f"it completes on {when:%Y-%m-%d at %H:%M} UTC and your passkeys stop working."
             )
             button = item.querySelector("button")
             screen.listen(button, "click", self._cancel_handler(pending["recovery_id"]))
