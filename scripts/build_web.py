@@ -273,7 +273,13 @@ const site = readFileSync(siteZip);
 // A first interpreter compiles (so the snapshot's heap holds none of the garbage):
 // PyScript's package, and every module of the site zip outside vouch, to unchecked
 // hash-based pycs (PEP 552), which Python uses as they are, with no compile in the page.
-const compiler = await loadPyodide({ indexURL, fsInit: (FS) => FS.writeFile(siteZipPath, site) });
+// What a page's Pyodide calls itself (sys.executable), not this script's path.
+const _sysExecutable = "./this.program";
+const compiler = await loadPyodide({
+  indexURL,
+  _sysExecutable,
+  fsInit: (FS) => FS.writeFile(siteZipPath, site),
+});
 compiler.globals.set("settings", compiler.toPy(settings));
 compiler.runPython(`
 import importlib.util, json, zipfile
@@ -303,6 +309,7 @@ const sitePycs = compiler.FS.readFile("/tmp/site-pycs.zip");
 let reference, initialized;
 const pyodide = await loadPyodide({
   indexURL,
+  _sysExecutable,
   _makeSnapshot: true,
   fsInit: (FS) => {
     FS.writeFile(siteZipPath, site);
@@ -377,7 +384,9 @@ with zipfile.ZipFile(site) as full, zipfile.ZipFile("/tmp/site-pycs.zip") as pyc
 rewrite(site, entries)
 os.remove("/tmp/site-pycs.zip")
 importlib.invalidate_caches()
-os.environ.pop("_", None)  # Node's script path; the page has none
+# Pyodide puts "" first on sys.path each time it starts, restored ones included.
+while "" in sys.path:
+    sys.path.remove("")
 json.dumps({
     "modules": len(sys.modules), "stdlib": stdlib, "site": site,
     "held": len(held), "stdlib_files": len(kept), "site_files": len(entries),
@@ -611,6 +620,13 @@ export async function loadPyodide(options = {{}}) {{
     }},
   }})
     .then((pyodide) => {{
+      // Every page restores the same heap: give random its own seed (secrets and
+      // os.urandom draw from crypto.getRandomValues and need nothing).
+      const scope = pyodide.toPy({{}});
+      pyodide.runPython("import sys\\nif 'random' in sys.modules: sys.modules['random'].seed()", {{
+        globals: scope,
+      }});
+      scope.destroy();
       const later = globalThis.requestIdleCallback ?? ((callback) => setTimeout(callback, 1000));
       later(() => keepForNextTime().catch(() => {{}}), {{ timeout: 5000 }});
       return pyodide;
