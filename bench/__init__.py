@@ -1,1 +1,1 @@
-"""Benchmarks (not tests): python -m bench.<name> from the repository root."""
+"""Benchmarks (not tests): python -m bench runs them all; python -m bench.<name> runs one."""

@@ -136,9 +136,8 @@ class Transfer:
             "bytes": sum(network.values()),
             "requests": len(self.bytes_by_url),
             "over_network": len(network),
-            "revalidated": sorted(
-                path(url) for url, status in self.status_by_url.items() if status == 304
-            ),
+            # A warm open's requests that reached the server (revalidations, API calls).
+            "over_network_paths": sorted(path(url) for url in network),
             "from_cache": len(self.from_cache),
             "failed": list(self.failed),
             "assets": sorted(
@@ -233,7 +232,7 @@ def _page_summary(opens: list[tuple[Open, Open]]) -> dict[str, Any]:
         "cold_requests": first["requests"],
         "warm_bytes": int(statistics.median(o.transfer["bytes"] for o in warm)),
         "warm_requests_over_network": warm[0].transfer["over_network"],
-        "warm_revalidated": warm[0].transfer["revalidated"],
+        "warm_over_network": warm[0].transfer["over_network_paths"],
         "largest_assets": first["assets"][:10],
         "failed_requests": sorted({f for o in cold + warm for f in o.transfer["failed"]}),
         "console_errors": sorted({e for o in cold + warm for e in o.console_errors}),
@@ -330,8 +329,8 @@ def format_table(figures: dict[str, Any]) -> str:
         lines.append(f"{label:<40} {fmt(a):>12} {fmt(b):>12} {ratio:>7}")
     lines += ["", "ten largest assets of a cold dialog open (bytes as sent):"]
     lines += [f"  {a['bytes']:>10,}  {a['path']}" for a in dialog["largest_assets"]]
-    if dialog["warm_revalidated"]:
-        lines.append(f"revalidated on the warm open: {', '.join(dialog['warm_revalidated'])}")
+    asked = ", ".join(dialog["warm_over_network"])
+    lines.append(f"the dialog's warm open asked the server for: {asked}")
     for name in ("dialog", "floor"):
         for problem in pages[name]["failed_requests"] + pages[name]["console_errors"]:
             lines.append(f"WARNING {name}: {problem}")
