@@ -97,6 +97,11 @@ def page_storage(page: Page) -> str:
                     }
                     db.close();
                 }
+                dump.caches = [];
+                for (const name of await caches.keys()) {
+                    const cache = await caches.open(name);
+                    for (const request of await cache.keys()) dump.caches.push(request.url);
+                }
                 return JSON.stringify(dump);
             }"""
         )
@@ -149,6 +154,11 @@ def test_secrets_never_leave_the_page(
     ]
     haystacks = {"requests": "\n".join(sent), "console": "\n".join(watch.console),
                  "storage": page_storage(page)}  # fmt: skip
+
+    # CacheStorage holds only the build's immutable assets (the Python memory snapshot,
+    # made at build time before any user was involved), never anything from this session.
+    cached = json.loads(haystacks["storage"])["caches"]
+    assert all(f"{live_server.url}/v/" in url for url in cached), cached
 
     # The capture works: what is meant to travel does show up in it.
     assert username in haystacks["requests"]
