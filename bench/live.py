@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,15 +36,16 @@ class BenchServer:
             self.process.kill()
 
 
-def start(directory: Path, tree: Path = ROOT) -> BenchServer:
-    """serve.py of ``tree`` on a copy of its web/ (plus the floor page) in ``directory``."""
+def start(directory: Path, tree: Path = ROOT, extra_args: Sequence[str] = ()) -> BenchServer:
+    """serve.py of ``tree`` on a copy of its web/ (plus the floor page) in ``directory``,
+    with ``extra_args`` for serve.py (e.g. relaxed rate limits for the load test)."""
     web_root = make_web_root(directory, tree / "web")
     port = free_port()
     log_path = directory / "server.log"
     process = subprocess.Popen(
         [sys.executable, str(tree / "serve.py"), "--port", str(port),
          "--db", str(directory / "bench.db"), "--web-root", str(web_root),
-         "--log-level", "warning"],
+         "--log-level", "warning", *extra_args],
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
         cwd=tree,

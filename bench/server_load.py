@@ -1,52 +1,493 @@
 """Part 5 of issue 6: recoveries and sign-ins per second on loopback, against the floor.
 
-Not measured yet: it drives the recovery API (/api/recovery/start, /check, /execute)
-with a scripted authenticator (tests/support/soft_authenticator.py), and both are being
-finished as this is written. ``measure()`` says so and returns a "skipped" record when
-they are not there, so ``python -m bench`` runs everything else meanwhile; the plan for
-the real thing is in ``PLAN``.
+    .venv/bin/python -m bench.server_load [--concurrency 8 32] [--accounts 320]
+                                          [--rounds 4] [--workers 1]
+
+A serve.py of its own (real SQLite file, every rate limit relaxed with --rate-limit) is set
+up, untimed, with accounts made the way tests/server/helpers.py makes them: a software
+passkey (tests/support/soft_authenticator.py) and three guardians, recovery code + backup
+codes + a second passkey, threshold 2. Then, per concurrency level N, N asyncio clients on
+one httpx.AsyncClient each recover their own share of the accounts, one at a time and
+`rounds` times each: POST /api/recovery/start, register the new passkey, approve with one
+backup code (Ed25519) and the passkey guardian (a WebAuthn assertion), POST
+/api/recovery/execute. Recoveries per second, and p50/p99 of the execute request and of the
+whole recovery (start to executed, client work included), are reported; then sign-ins
+(POST /api/signin/options + /verify with the account's current passkey).
+
+The client runs in this process and its CPU time is recorded next to the server's: with
+2 cores the client has one core and the server the other, so if the client's CPU time is
+close to the wall time, the client and not the server is the bottleneck (the table says
+which). Afterwards the database is read: every account must hold exactly the passkey of its
+last recovery (every earlier one revoked), its guardian passkey, one burnt backup code per
+recovery (used by that recovery), one completed recovery row and one recovery_complete audit
+event per recovery, and no recovery_failed event: nothing lost, nothing applied twice.
+
+The floor is the signature work of one recovery in one process, in a tight loop: the
+registration (py_webauthn verify_registration_response), one Ed25519 verification and one
+WebAuthn assertion (verify_authentication_response); for a sign-in, the assertion only.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
-
-REQUIRED_PATHS = ("/api/recovery/start", "/api/recovery/check", "/api/recovery/execute")
-
-PLAN = (
-    "N concurrent clients on loopback, each: create an account with a software passkey, "
-    "set 3 guardians (recovery code, backup codes, second passkey) with threshold 2, then "
-    "start a recovery, register the new passkey, approve with 2 guardians and execute; "
-    "report recoveries/s and p50/p99 latency, and that every recovery was applied exactly "
-    "once (one new credential per account, challenges consumed). Same for sign-ins. Floor: "
-    "Ed25519 + ES256 (WebAuthn) signature verifications per second in one process."
+import webauthn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from tests.server.helpers import (
+    PROVIDER,
+    Api,
+    Guardian,
+    Recovery,
+    User,
+    backup_codes_guardian,
+    passkey_guardian,
+    recovery_code_guardian,
+    register,
+    save_guardians,
 )
+from tests.support.soft_authenticator import SoftAuthenticator, b64
+
+from bench import live
+from bench.webroot import ROOT
+from vouch.server.config import DEFAULT_RATE_LIMITS
+
+RELAXED = [arg for name in DEFAULT_RATE_LIMITS for arg in ("--rate-limit", f"{name}=10000000/60")]
+CONCURRENCY = (8, 32)
+ACCOUNTS = 320
+ROUNDS = 4  # recoveries of each account per concurrency level (each burns one backup code)
+SIGNINS_PER_ACCOUNT = 4
+FLOOR_SECONDS = 1.0
 
 
-def missing_prerequisites(server_url: str) -> list[str]:
-    missing = []
-    if importlib.util.find_spec("tests.support.soft_authenticator") is None:
-        missing.append("tests/support/soft_authenticator.py")
-    try:
-        paths = httpx.get(f"{server_url}/openapi.json", timeout=10).json().get("paths", {})
-    except (httpx.HTTPError, ValueError):
-        paths = {}
-    missing += [path for path in REQUIRED_PATHS if path not in paths]
-    return missing
+@dataclass
+class Account:
+    user: User
+    recovery_code: Guardian
+    backup_codes: Guardian
+    passkey: Guardian
+    device: SoftAuthenticator  # the current sign-in passkey
+    next_code: int = 0
+    recoveries: list[str] = field(default_factory=list)
+    new_credentials: list[str] = field(default_factory=list)
 
 
-async def measure(server_url: str) -> dict[str, Any]:
-    missing = missing_prerequisites(server_url)
-    reason = (
-        f"needs {', '.join(missing)}"
-        if missing
-        else "the load generator is not written yet (the recovery API was still changing)"
+# Setup (untimed) ------------------------------------------------------------------------------
+
+
+def set_up_accounts(url: str, count: int, threads: int = 8) -> list[Account]:
+    def one(_: int) -> Account:
+        api = Api(url)
+        user = register(api)
+        guardians = [
+            recovery_code_guardian(user),
+            backup_codes_guardian(user),
+            passkey_guardian(api, user),
+        ]
+        save_guardians(api, user, 2, guardians)
+        api.http.close()
+        return Account(user, *guardians, device=user.device)
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, range(count)))
+
+
+# The timed clients --------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection speaking just enough HTTP for JSON POSTs.
+
+    httpx's async pool scans every pooled connection for every request (its cost grows with
+    the clients; at 32 it, not the server, was the bottleneck), so the timed loops use one
+    of these per client: a request costs a write and two reads.
+    """
+
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "localhost", parts.port or 80
+        self.head = f"Host: {parts.netloc}\r\nContent-Type: application/json\r\n".encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: Any) -> tuple[int, Any]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self.writer.write(
+            b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (path.encode(), self.head, len(data), data)
+        )
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        return status, json.loads(await self.reader.readexactly(length))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def recover(http: Connection, url: str, account: Account) -> tuple[float, float]:
+    """One full recovery; returns (execute seconds, whole recovery seconds)."""
+    began = time.perf_counter()
+    status, start = await http.post("/api/recovery/start", {"username": account.user.username})
+    if status != 200:
+        raise RuntimeError(f"recovery start refused: {status} {start}")
+    device = SoftAuthenticator(url)
+    registration = device.create(start["registration"]["options"])
+    recovery = Recovery(start, device, registration)
+    code = account.next_code
+    account.next_code += 1
+    signature = await account.backup_codes.keys[code].sign(PROVIDER, recovery.message())
+    approvals = [
+        {"guardian_id": account.backup_codes.id, "signature": b64(signature)},
+        recovery.approve(account.passkey),  # a WebAuthn assertion: no event loop needed
+    ]
+    sent = time.perf_counter()
+    status, result = await http.post("/api/recovery/execute", recovery.execute_body(approvals))
+    done = time.perf_counter()
+    if status != 200 or result.get("status") != "complete":
+        raise RuntimeError(f"recovery refused: {status} {result}")
+    account.recoveries.append(recovery.id)
+    account.new_credentials.append(registration["id"])
+    account.device = device
+    return done - sent, done - began
+
+
+async def sign_in(http: Connection, url: str, account: Account) -> tuple[float, float]:
+    """One sign-in; returns (verify seconds, options to verified seconds)."""
+    began = time.perf_counter()
+    status, options = await http.post("/api/signin/options", {})
+    if status != 200:
+        raise RuntimeError(f"sign-in options refused: {status} {options}")
+    assertion = account.device.get(options["options"])
+    sent = time.perf_counter()
+    status, result = await http.post(
+        "/api/signin/verify", {"challenge_id": options["challenge_id"], "credential": assertion}
     )
-    return {"skipped": reason, "plan": PLAN}
+    done = time.perf_counter()
+    if status != 200 or result.get("account") != account.user.account:
+        raise RuntimeError(f"sign-in refused: {status} {result}")
+    return done - sent, done - began
+
+
+async def load(
+    url: str, server_pid: int, accounts: list[Account], clients: int, rounds: int, what: str
+) -> dict[str, Any]:
+    """`clients` concurrent loops over disjoint shares of the accounts, `rounds` times each."""
+    shares = [accounts[i::clients] for i in range(clients)]
+    step = recover if what == "recovery" else sign_in
+    inner: list[float] = []
+    whole: list[float] = []
+    failures: list[str] = []
+
+    async def client(share: list[Account]) -> None:
+        http = Connection(url)
+        try:
+            for _ in range(rounds):
+                for account in share:
+                    try:
+                        timing = await step(http, url, account)
+                    except (RuntimeError, OSError, ValueError) as exc:
+                        failures.append(str(exc)[:300])
+                        continue
+                    inner.append(timing[0])
+                    whole.append(timing[1])
+        finally:
+            http.close()
+
+    cpu_client, cpu_server = time.process_time(), process_cpu_seconds(server_pid)
+    began = time.perf_counter()
+    await asyncio.gather(*(client(share) for share in shares))
+    elapsed = time.perf_counter() - began
+    cpu_client = time.process_time() - cpu_client
+    cpu_server = process_cpu_seconds(server_pid) - cpu_server
+    attempts = sum(len(share) for share in shares) * rounds
+    return {
+        "clients": clients,
+        "attempts": attempts,
+        "completed": len(inner),
+        "failures": len(failures),
+        "first_failures": failures[:3],
+        "seconds": round(elapsed, 3),
+        "per_second": round(len(inner) / elapsed, 1),
+        "request_p50_ms": round(1000 * percentile(inner, 0.5), 2),
+        "request_p99_ms": round(1000 * percentile(inner, 0.99), 2),
+        "whole_p50_ms": round(1000 * percentile(whole, 0.5), 2),
+        "whole_p99_ms": round(1000 * percentile(whole, 0.99), 2),
+        "client_cpu_share": round(cpu_client / elapsed, 2),
+        "server_cpu_share": round(cpu_server / elapsed, 2),
+    }
+
+
+# The database afterwards ----------------------------------------------------------------------
+
+
+def check_database(database: Path, accounts: list[Account]) -> dict[str, Any]:
+    """Every recovery applied exactly once, and nothing else: the problems found, if any."""
+    problems: list[str] = []
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        connection.row_factory = sqlite3.Row
+
+        def rows(sql: str, account: Account) -> list[sqlite3.Row]:
+            return connection.execute(sql, (account.user.account,)).fetchall()
+
+        for account in accounts:
+            name = account.user.username
+            n = len(account.recoveries)
+            signin = rows(
+                "SELECT id, revoked_at FROM credentials WHERE account_id = ? AND role = 'signin'",
+                account,
+            )
+            active = [row["id"] for row in signin if row["revoked_at"] is None]
+            expected = account.new_credentials[-1:] or [account.user.passkey]
+            if active != expected:
+                problems.append(f"{name}: active passkeys {active}, expected {expected}")
+            if len(signin) != n + 1:
+                problems.append(f"{name}: {len(signin)} sign-in passkeys for {n} recoveries")
+            guardian = rows(
+                "SELECT id FROM credentials WHERE account_id = ? AND role = 'guardian'"
+                " AND revoked_at IS NULL",
+                account,
+            )
+            if [row["id"] for row in guardian] != [account.passkey.entry["credential_id"]]:
+                problems.append(f"{name}: guardian passkey rows {list(map(dict, guardian))}")
+            used = rows(
+                "SELECT idx, used_by FROM backup_codes WHERE account_id = ? AND used_at IS NOT NULL"
+                " ORDER BY idx",
+                account,
+            )
+            if [(r["idx"], r["used_by"]) for r in used] != list(enumerate(account.recoveries)):
+                problems.append(f"{name}: burnt backup codes {list(map(tuple, used))}")
+            statuses = Counter(
+                row["status"]
+                for row in rows("SELECT status FROM recoveries WHERE account_id = ?", account)
+            )
+            if statuses != Counter({"complete": n} if n else {}):
+                problems.append(f"{name}: recoveries {dict(statuses)}, expected {n} complete")
+            events = Counter(
+                row["kind"]
+                for row in rows("SELECT kind FROM audit_events WHERE account_id = ?", account)
+            )
+            if events["recovery_complete"] != n or events["recovery_failed"]:
+                problems.append(f"{name}: audit {dict(events)}")
+    return {
+        "accounts": len(accounts),
+        "recoveries_applied": sum(len(a.recoveries) for a in accounts),
+        "problems": len(problems),
+        "first_problems": problems[:5],
+    }
+
+
+# The floor ------------------------------------------------------------------------------------
+
+
+def floor(url: str, seconds: float = FLOOR_SECONDS) -> dict[str, Any]:
+    """Signature verifications per second in this process, in a tight loop, by py_webauthn
+    and cryptography as the server calls them (same RP ID, origin, challenge sizes)."""
+    rp_id = "localhost"
+    challenge = os.urandom(32)
+    device = SoftAuthenticator(url)
+    options = {
+        "rp": {"id": rp_id, "name": "vouch"},
+        "user": {"id": b64(os.urandom(16)), "name": "floor"},
+        "challenge": b64(challenge),
+    }
+    registration = device.create(options)
+    verified = webauthn.verify_registration_response(
+        credential=registration,
+        expected_challenge=challenge,
+        expected_rp_id=rp_id,
+        expected_origin=url,
+        require_user_verification=True,
+    )
+    assertion = device.get({"challenge": b64(challenge), "rpId": rp_id})
+    ed_key = Ed25519PrivateKey.generate()
+    message = os.urandom(200)
+    ed_signature, ed_public = ed_key.sign(message), ed_key.public_key()
+
+    def verify_registration() -> None:
+        webauthn.verify_registration_response(
+            credential=registration,
+            expected_challenge=challenge,
+            expected_rp_id=rp_id,
+            expected_origin=url,
+            require_user_verification=True,
+        )
+
+    def verify_assertion() -> None:
+        webauthn.verify_authentication_response(
+            credential=assertion,
+            expected_challenge=challenge,
+            expected_rp_id=rp_id,
+            expected_origin=url,
+            credential_public_key=verified.credential_public_key,
+            credential_current_sign_count=0,
+            require_user_verification=True,
+        )
+
+    def verify_ed25519() -> None:
+        ed_public.verify(ed_signature, message)
+
+    def per_call(function: Any) -> float:
+        count, began = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - began) < seconds / 3:
+            for _ in range(20):
+                function()
+            count += 20
+        return elapsed / count
+
+    costs = {
+        "registration_us": per_call(verify_registration) * 1e6,
+        "assertion_us": per_call(verify_assertion) * 1e6,
+        "ed25519_us": per_call(verify_ed25519) * 1e6,
+    }
+    recovery_us = costs["registration_us"] + costs["assertion_us"] + costs["ed25519_us"]
+    return {
+        **{name: round(value, 1) for name, value in costs.items()},
+        "recoveries_per_second": round(1e6 / recovery_us, 1),
+        "signins_per_second": round(1e6 / costs["assertion_us"], 1),
+    }
+
+
+# The part -------------------------------------------------------------------------------------
+
+
+async def measure(
+    directory: Path,
+    tree: Path = ROOT,
+    *,
+    concurrency: tuple[int, ...] = CONCURRENCY,
+    accounts: int = ACCOUNTS,
+    rounds: int = ROUNDS,
+    workers: int = 1,
+) -> dict[str, Any]:
+    if rounds * len(concurrency) > 10:
+        raise ValueError("each account has 10 backup codes: rounds x levels must be <= 10")
+    os.makedirs(directory, exist_ok=True)
+    extra = [*RELAXED, *(["--workers", str(workers)] if workers > 1 else [])]
+    server = live.start(directory, tree, extra)
+    try:
+        began = time.perf_counter()
+        made = await asyncio.to_thread(set_up_accounts, server.url, accounts)
+        setup_seconds = time.perf_counter() - began
+        results: dict[str, Any] = {
+            "command": "python -m bench.server_load",
+            "server": f"serve.py, SQLite WAL file, {workers} worker process(es)",
+            "accounts": accounts,
+            "guardians": "recovery_code + backup_codes + passkey, threshold 2;"
+            " approved with a backup code (Ed25519) and the passkey (WebAuthn)",
+            "setup_seconds": round(setup_seconds, 1),
+            "load_average_before": os.getloadavg(),
+            "floor": floor(server.url),
+            "recoveries": [],
+            "signins": [],
+        }
+        for clients in concurrency:
+            results["recoveries"].append(
+                await load(server.url, server.process.pid, made, clients, rounds, "recovery")
+            )
+        for clients in concurrency:
+            results["signins"].append(
+                await load(
+                    server.url, server.process.pid, made, clients, SIGNINS_PER_ACCOUNT, "signin"
+                )
+            )
+        results["load_average_after"] = os.getloadavg()
+        results["database_check"] = check_database(directory / "bench.db", made)
+    finally:
+        server.stop()
+    return results
 
 
 def format_table(figures: dict[str, Any]) -> str:
-    return f"server (part 5): skipped: {figures['skipped']}"
+    if "skipped" in figures:
+        return f"server (part 5): skipped: {figures['skipped']}"
+    floor_ = figures["floor"]
+    lines = [
+        f"server (part 5): {figures['server']}; {figures['guardians']}",
+        f"{'':24}{'clients':>8}{'done/tried':>12}{'per s':>9}{'req p50':>9}{'req p99':>9}"
+        f"{'all p50':>9}{'all p99':>9}{'cpu cli/srv':>13}",
+    ]
+    for kind in ("recoveries", "signins"):
+        for row in figures[kind]:
+            lines.append(
+                f"{kind:24}{row['clients']:>8}{row['completed']:>6}/{row['attempts']:<5}"
+                f"{row['per_second']:>9.0f}{row['request_p50_ms']:>7.1f}ms"
+                f"{row['request_p99_ms']:>7.1f}ms{row['whole_p50_ms']:>7.1f}ms"
+                f"{row['whole_p99_ms']:>7.1f}ms{row['client_cpu_share']:>7.2f}/"
+                f"{row['server_cpu_share']:.2f}"
+            )
+    lines.append(
+        f"{'floor, one process':24}  recovery {floor_['recoveries_per_second']:.0f}/s"
+        f" (registration {floor_['registration_us']:.0f} us + assertion"
+        f" {floor_['assertion_us']:.0f} us + Ed25519 {floor_['ed25519_us']:.0f} us);"
+        f" sign-in {floor_['signins_per_second']:.0f}/s"
+    )
+    check = figures["database_check"]
+    verdict = "none lost, none applied twice" if not check["problems"] else "PROBLEMS"
+    lines.append(
+        f"{'database afterwards':24}{check['recoveries_applied']} recoveries on"
+        f" {check['accounts']} accounts: {verdict}"
+        + "".join(f"\n    {problem}" for problem in check["first_problems"])
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
+    parser.add_argument("--accounts", type=int, default=ACCOUNTS)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--workers", type=int, default=1, help="serve.py --workers")
+    parser.add_argument("--tree", type=Path, default=ROOT)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="vouch-load-") as directory:
+        figures = asyncio.run(
+            measure(
+                Path(directory),
+                args.tree.resolve(),
+                concurrency=tuple(args.concurrency),
+                accounts=args.accounts,
+                rounds=args.rounds,
+                workers=args.workers,
+            )
+        )
+    figures["command"] = "python -m bench.server_load " + " ".join(argv or [])
+    print(format_table(figures))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
