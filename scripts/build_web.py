@@ -153,12 +153,14 @@ def page_only_wheel(wheel: Path) -> None:
         target.writestr(record_name, record.getvalue())
 
 
-def collect_wheels() -> list[Path]:
+def collect_wheels(micropip_version: str) -> list[Path]:
+    """Our page-only wheel, its dependencies, and micropip (served for pages that want it)."""
     wheels = fresh_dir(BUILD / "wheels")
     run(
         sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
         "--only-binary=:all:", "--implementation", "py", "--python-version", "3.14",
-        "--abi", "none", "--platform", "any", "--dest", str(wheels), *page_requirements(),
+        "--abi", "none", "--platform", "any", "--dest", str(wheels),
+        f"micropip=={micropip_version}", *page_requirements(),
     )  # fmt: skip
     run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT))
     for wheel in wheels.glob("vouch-*.whl"):
@@ -174,12 +176,18 @@ def build_pyodide(lock_source: dict[str, object], wheels: list[Path]) -> None:
         shutil.copy2(source / name, PYODIDE_OUT / name)
     for wheel in wheels:
         shutil.copy2(wheel, PYODIDE_OUT / wheel.name)
-    ours = [PYODIDE_OUT / wheel.name for wheel in wheels]
+    ours = [PYODIDE_OUT / wheel.name for wheel in wheels if not wheel.name.startswith("micropip-")]
+    packages = lock_source["packages"]
+    assert isinstance(packages, dict)
+    # pyodide-lock's model predates the lock's per-package "tool" table; it is empty.
+    micropip = {key: value for key, value in packages["micropip"].items() if key != "tool"}
     # pyodide-lock's model lags the lock format (info.version, the "tool" tables), so it only
     # describes our wheels; the lock's own top level is written back unchanged.
     info = lock_source["info"]
     assert isinstance(info, dict)
-    pruned = PyodideLockSpec(info={**info, "version": npm_version("pyodide")}, packages={})
+    pruned = PyodideLockSpec(
+        info={**info, "version": npm_version("pyodide")}, packages={"micropip": micropip}
+    )
     spec = add_wheels_to_spec(pruned, ours, base_path=PYODIDE_OUT)
     described = spec.model_dump()["packages"]
     for package in described.values():
@@ -783,7 +791,9 @@ def main() -> None:
     if shutil.which("node") is None:
         sys.exit("the build needs Node.js: it takes the Pyodide snapshot with node_modules/pyodide")
     lock_source = json.loads((NODE_MODULES / "pyodide" / "pyodide-lock.json").read_text())
-    wheels = collect_wheels()
+    packages = lock_source["packages"]
+    assert isinstance(packages, dict)
+    wheels = collect_wheels(packages["micropip"]["version"])
     build_pyodide(lock_source, wheels)
     if OLD_PYSCRIPT_OUT.exists():
         shutil.rmtree(OLD_PYSCRIPT_OUT)

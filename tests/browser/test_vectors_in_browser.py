@@ -77,7 +77,11 @@ def test_the_page_is_pyodide_with_vouch_from_our_lock(pyodide_page: Page) -> Non
         """
 import importlib.util, json, sys
 import vouch, vouch.crypto
+import pyodide_js
+await pyodide_js.loadPackage("micropip", checkIntegrity=True)
+import micropip
 json.dumps({
+    "micropip": micropip.__file__,
     "platform": sys.platform,
     "vouch": vouch.__file__,
     "cryptography": importlib.util.find_spec("cryptography") is not None,
@@ -86,6 +90,8 @@ json.dumps({
 """,
     )
     assert found["platform"] == "emscripten"
+    # micropip comes from our lock and our origin too (the PageWatch fails on any other).
+    assert "site-packages/micropip/" in found["micropip"]
     assert "site-packages/vouch/" in found["vouch"]
     # The lock ships no cryptography wheel, so the page must use WebCrypto + hash-wasm.
     assert not found["cryptography"]
