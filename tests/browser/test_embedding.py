@@ -162,3 +162,44 @@ def test_dialog_refuses_a_host_the_server_does_not_allow(
     expect(page.get_by_role("heading", name="This dialog cannot open here")).to_be_visible()
     expect(page.get_by_text("https://evil.example is not allowed")).to_be_visible()
     assert page.get_by_role("button", name="Sign in with passkey").count() == 0
+
+
+def test_recover_from_the_demo_host_in_a_frame(
+    context: BrowserContext,
+    page: Page,
+    watch: PageWatch,
+    embedding_server: LiveServer,
+    host_site: str,
+    output_dir: Path,
+) -> None:
+    """The whole story from a host site: protect, lose the passkey, recover, get a token."""
+    watch.also_allowed.update({embedding_server.url, host_site})
+    phone = attach_authenticator(context, page)
+    username = f"host-{secrets.token_hex(3)}"
+    dialog = DialogDriver(page, output_dir, check_a11y=False)
+    page.goto(f"{embedding_server.url}/dialog.html")
+    page.wait_for_selector("html[data-ready=true]", timeout=SLOW)
+    dialog.create_account(username)
+    [code] = dialog.add_codes("recovery code")
+    dialog.save()
+
+    phone.remove()
+    VirtualAuthenticator(phone.cdp).add()
+    host_page(page, host_site, embedding_server, "iframe")
+    page.get_by_role("button", name="Recover account").click()
+    frame = page.frame_locator("iframe[title='Sign-in dialog']")
+    frame.locator("html[data-ready=true]").wait_for(timeout=SLOW)
+    frame.get_by_label("Account name").fill(username)
+    frame.get_by_role("button", name="Continue").click()
+    frame.get_by_role("button", name="Create new passkey").click()
+    frame.get_by_role("button", name="Use recovery code").click()
+    frame.get_by_label("Recovery code").fill(code)
+    frame.get_by_role("button", name="Approve").click()
+
+    expect(page.locator("#status")).to_have_text(f"Signed in as {username}", timeout=SLOW)
+    page.screenshot(path=output_dir / "host-after-recovery.png")
+    token = page.locator("body").get_attribute("data-token")
+    assert token
+    assert verify_token(embedding_server, token, audience=host_site)["preferred_username"] == (
+        username
+    )
