@@ -13,6 +13,7 @@ from vouch.core.usernames import normalize_username
 from vouch.crypto import default_provider
 from vouch.dialog import jsbridge, messages
 from vouch.dialog.api import ApiError
+from vouch.dialog.guardian_setup import KIND_NAMES
 from vouch.dialog.recovery_flow import ASK_FOR, USE_LABEL, RecoveryFlow, sign_with_secret
 from vouch.dialog.ui import UserFacingError
 
@@ -24,6 +25,13 @@ SECRET_INPUT = {
     "recovery_code": ("Recovery code", "text", "off"),
     "backup_codes": ("Backup code", "text", "off"),
 }
+
+
+def choice_text(guardian: dict[str, Any]) -> str:
+    """A choice button's text: the label is added only when it says more than the kind."""
+    action = USE_LABEL[guardian["kind"]]
+    label = str(guardian["label"])
+    return action if label == KIND_NAMES[guardian["kind"]] else f"{action} ({label})"
 
 
 class RecoveryScreens:
@@ -95,7 +103,7 @@ class RecoveryScreens:
             item = screen.append_template("[data-slot=choices]", "tpl-guardian-choice")
             approved = guardian["id"] in flow.approvals
             button = item.querySelector("button")
-            button.textContent = f"{USE_LABEL[guardian['kind']]}: {guardian['label']}"
+            button.textContent = choice_text(guardian)
             status = item.querySelector("[data-slot=status]")
             status.textContent = "Approved" if approved else ""
             button.disabled = approved
