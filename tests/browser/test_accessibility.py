@@ -68,3 +68,28 @@ def test_light_and_dark_themes_pass_axe(
         if scheme == "light":
             light_background = background
     assert background != light_background
+
+
+def test_embedded_signed_in_screen_and_refusal_pass_axe(
+    page: Page, authenticator: VirtualAuthenticator, live_server: LiveServer, output_dir: Path
+) -> None:
+    """Screens only an embedding shows: "You are in" (the SDK closes it at once) and a refusal."""
+    username = f"emb-{secrets.token_hex(3)}"
+    page.goto(
+        f"{live_server.url}/dialog.html?mode=signin&origin={live_server.url}"
+        "&display=popup&nonce=abcdefghijkl"
+    )
+    page.wait_for_selector("html[data-ready=true]", timeout=SLOW)
+    DialogDriver(page, output_dir).create_account(username)
+    expect(page.get_by_role("heading", name="You are in")).to_be_visible()
+    page.screenshot(path=output_dir / "embedded-signed-in.png")
+    assert axe_violations(page) == []
+
+    page.goto(
+        f"{live_server.url}/dialog.html?mode=signin&origin=https://evil.example"
+        "&display=popup&nonce=abcdefghijkl"
+    )
+    page.wait_for_selector("html[data-ready=true]", timeout=SLOW)
+    expect(page.get_by_role("heading", name="This dialog cannot open here")).to_be_visible()
+    page.screenshot(path=output_dir / "refused.png")
+    assert axe_violations(page) == []
