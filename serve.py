@@ -7,6 +7,7 @@ VOUCH_DATABASE_URL=postgresql://user@host/db python serve.py
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "pysrc"))
 
 import uvicorn
+from starlette.applications import Starlette
 
 from vouch.server.app import create_app
 from vouch.server.config import DEFAULT_RATE_LIMITS, DEFAULT_WEB_ROOT, Config, RateLimit
@@ -90,6 +92,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port and the database (1); each runs one event loop,"
+        " so N up to the number of cores lets the API use them all",
+    )
     return parser.parse_args(argv)
 
 
@@ -105,10 +115,11 @@ def _rate_limit(text: str) -> tuple[str, RateLimit]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
-    config = Config(
+ARGV_VARIABLE = "VOUCH_SERVE_ARGV"
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    return Config(
         origin=args.origin or f"http://localhost:{args.port}",
         rp_id=args.rp_id,
         database=args.db,
@@ -120,11 +131,32 @@ def main(argv: list[str] | None = None) -> None:
         token_ttl_seconds=args.token_ttl,
         rate_limits={**DEFAULT_RATE_LIMITS, **dict(args.rate_limit)},
     )
+
+
+def app_from_environment() -> Starlette:
+    """The app factory each --workers process calls, from the arguments main() was given."""
+    args = parse_args(json.loads(os.environ[ARGV_VARIABLE]))
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    return create_app(config_from(args))
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    app = create_app(config_from(args))  # migrates and makes the server secrets once
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level}
+    if args.workers <= 1:
+        uvicorn.run(app, **options, access_log=False)
+        return
+    app.state.context.database.close()
+    os.environ[ARGV_VARIABLE] = json.dumps(argv)
     uvicorn.run(
-        create_app(config),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
+        f"{Path(__file__).stem}:app_from_environment",
+        factory=True,
+        workers=args.workers,
+        app_dir=str(Path(__file__).resolve().parent),
+        **options,
         access_log=False,
     )
 
