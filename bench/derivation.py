@@ -17,9 +17,7 @@ with ``time.perf_counter``, so no Playwright round trip is counted); warm-up run
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import platform
 import statistics
 import sys
@@ -33,6 +31,7 @@ from tests.support.browser import CHROMIUM_ARGS, chromium_executable
 from tests.support.live_server import start_server
 from tests.support.pyodide_page import async_open_pyodide_page, async_run_python
 
+from bench._cli import run_part
 from vouch.core import kdf, keys
 from vouch.crypto.native import NativeProvider
 
@@ -201,16 +200,10 @@ def format_table(figures: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per runtime (5)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed runs first (1)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    args = parser.parse_args(argv)
-    figures = asyncio.run(measure(args.runs, warmup=args.warmup))
-    print(format_table(figures))
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    return figures
+    description = __doc__.split("\n\n")[0] if __doc__ else None
+    return run_part(
+        argv, description=description, what="runtime", measure=measure, format_table=format_table
+    )
 
 
 if __name__ == "__main__":

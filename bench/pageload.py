@@ -19,10 +19,8 @@ The two pages, alternating within each run so drift hits both alike:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
 import statistics
 import sys
 import tempfile
@@ -36,6 +34,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from tests.support.browser import CHROMIUM_ARGS, chromium_executable
 
 from bench import live
+from bench._cli import run_part
 from bench.webroot import FLOOR_PATH
 
 PAGES = {"dialog": "/dialog.html", "floor": FLOOR_PATH}
@@ -338,16 +337,10 @@ def format_table(figures: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per page (5)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed runs first (1)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    args = parser.parse_args(argv)
-    figures = asyncio.run(measure(args.runs, warmup=args.warmup))
-    print(format_table(figures))
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    return figures
+    description = __doc__.split("\n\n")[0] if __doc__ else None
+    return run_part(
+        argv, description=description, what="page", measure=measure, format_table=format_table
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +34,40 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        self.process.terminate()
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def launch(
+    tree: Path, port: int, args: Sequence[str], log_path: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `tree`'s serve.py on `port` and wait until /healthz answers; return it and its URL."""
+    process = subprocess.Popen(
+        [sys.executable, str(tree / "serve.py"), "--port", str(port), *args],
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=tree,
+    )
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"serve.py exited early:\n{log_path.read_text()}")
         try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"serve.py did not become healthy:\n{log_path.read_text()}")
 
 
 def start_server(directory: Path, *extra_args: str, port: int | None = None) -> LiveServer:
@@ -49,24 +79,5 @@ def start_server(directory: Path, *extra_args: str, port: int | None = None) -> 
     port = port or free_port()
     database = directory / "vouch.db"
     log_path = directory / f"server-{port}.log"
-    log_file = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "serve.py"), "--port", str(port), "--db", str(database),
-         *extra_args],
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )  # fmt: skip
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve.py exited early:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return LiveServer(url, port, database, process, log_path)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"serve.py did not become healthy:\n{log_path.read_text()}")
+    process, url = launch(ROOT, port, ["--db", str(database), *extra_args], log_path)
+    return LiveServer(url, port, database, process, log_path)
