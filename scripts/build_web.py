@@ -785,7 +785,39 @@ def check_dialog_html(urls: dict[str, str]) -> None:
         )
 
 
+FINGERPRINT = BUILD / "inputs.sha256"
+
+
+def inputs_fingerprint() -> str:
+    """SHA-256 over everything the output depends on: a match means the build is current."""
+    digest = hashlib.sha256(sys.version.encode() + str("--fast" in sys.argv[1:]).encode())
+    sources = [
+        ROOT / "pyproject.toml",
+        ROOT / "package-lock.json",
+        Path(__file__).resolve(),
+        WEB / "dialog.html",
+        *sorted((ROOT / "pysrc").rglob("*.py")),
+    ]
+    for path in sources:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def up_to_date(fingerprint: str) -> bool:
+    outputs = (VERSIONED_OUT / "build.json", PYODIDE_OUT / "pyodide-lock.json")
+    return (
+        FINGERPRINT.exists()
+        and FINGERPRINT.read_text() == fingerprint
+        and all(path.exists() for path in outputs)
+    )
+
+
 def main() -> None:
+    fingerprint = inputs_fingerprint()
+    if "--force" not in sys.argv[1:] and up_to_date(fingerprint):
+        print("web assets are up to date (scripts/build_web.py --force rebuilds them)")
+        return
+    FINGERPRINT.unlink(missing_ok=True)
     if not (NODE_MODULES / "pyodide").is_dir():
         sys.exit("node_modules is missing: run `npm ci` first (scripts/setup does).")
     if shutil.which("node") is None:
@@ -806,6 +838,7 @@ def main() -> None:
     precompress(PYODIDE_OUT, VERSIONED_OUT, VENDOR_OUT, fast="--fast" in sys.argv[1:])
     (VERSIONED_OUT / "build.json").write_text(json.dumps(urls, indent=1, sort_keys=True))
     check_dialog_html(urls)
+    FINGERPRINT.write_text(fingerprint)
     print(f"built web assets into {WEB.relative_to(ROOT)}/")
 
 
