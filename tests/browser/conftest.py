@@ -15,6 +15,7 @@ from tests.support.browser import (
     CHROMIUM_ARGS,
     PageWatch,
     VirtualAuthenticator,
+    attach_authenticator,
     chromium_executable,
 )
 from tests.support.live_server import LiveServer
@@ -75,9 +76,7 @@ def page(context: BrowserContext, watch: PageWatch) -> Iterator[Page]:
 
 @pytest.fixture
 def authenticator(context: BrowserContext, page: Page) -> VirtualAuthenticator:
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    return VirtualAuthenticator(cdp).add()
+    return attach_authenticator(context, page)
 
 
 def open_dialog(page: Page, server: LiveServer) -> Page:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import jwt
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.support.browser import PageWatch, VirtualAuthenticator
+from tests.support.browser import PageWatch, VirtualAuthenticator, attach_authenticator
 from tests.support.dialog_driver import SLOW, DialogDriver
 from tests.support.live_server import ROOT, LiveServer, free_port, start_server
 
@@ -32,12 +33,16 @@ def host_site() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://localhost:{port}"
-    for _ in range(100):
+    deadline = time.monotonic() + 10
+    while True:
         try:
             httpx.get(f"{url}/index.html", timeout=1)
             break
         except httpx.HTTPError:
-            subprocess.run(["sleep", "0.1"], check=True)
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.1)
     yield url
     process.terminate()
     process.wait()
@@ -59,12 +64,6 @@ def verify_token(server: LiveServer, token: str, audience: str) -> dict[str, obj
         token, key=key.key, algorithms=["EdDSA"], audience=audience, issuer=server.url
     )
     return claims
-
-
-def attach_authenticator(context: BrowserContext, page: Page) -> VirtualAuthenticator:
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    return VirtualAuthenticator(cdp).add()
 
 
 def host_page(page: Page, host: str, dialog: LiveServer, display: str) -> None:

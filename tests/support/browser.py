@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import CDPSession, ConsoleMessage, Page, Request
+from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page, Request
 
 # Without these, Chromium on a closed network keeps trying to reach Google's services.
 CHROMIUM_ARGS = [
@@ -32,6 +32,13 @@ def chromium_executable() -> str | None:
         if candidate and os.path.exists(candidate):
             return candidate
     return None
+
+
+def attach_authenticator(context: BrowserContext, page: Page) -> VirtualAuthenticator:
+    """A fresh platform authenticator in `page`'s WebAuthn environment (no browser UI)."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    return VirtualAuthenticator(cdp).add()
 
 
 class VirtualAuthenticator:

@@ -212,10 +212,6 @@ def post_to_host(message: dict[str, Any], target_origin: str) -> None:
         target.postMessage(to_js_json(message), target_origin)
 
 
-def close_window() -> None:
-    js.window.close()
-
-
 async def copy_text(text: str) -> bool:
     try:
         await js.navigator.clipboard.writeText(text)
@@ -247,10 +243,6 @@ def create_element(tag: str, text: str = "", **attributes: str) -> Any:
     for name, value in attributes.items():
         element.setAttribute(name.replace("_", "-"), value)
     return element
-
-
-def describe_js_error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 def console_warn(text: str) -> None:
