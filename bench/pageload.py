@@ -10,6 +10,9 @@ an init script records ``performance.now()`` (milliseconds since the navigation 
 when ``data-ready`` turns "true", so Playwright's round trips are not counted. First paint
 and first contentful paint come from the Paint Timing API. Bytes are what went over the
 wire, compressed and with headers: CDP ``Network.loadingFinished``'s encodedDataLength.
+Two tallies: what was requested before ``data-ready`` (the bytes a cold open costs before
+the user can act) and everything until the network goes idle (including what the dialog
+fetches once it is up: the rest of the standard library, zxcvbn, segno).
 
 The two pages, alternating within each run so drift hits both alike:
 
@@ -67,6 +70,7 @@ TIMINGS_JS = """() => {
     transfer: entry.transferSize, initiator: entry.initiatorType,
   }));
   return {
+    time_origin: performance.timeOrigin,
     ready: window.__benchReady,
     paint,
     response_end: navigation ? navigation.responseEnd : null,
@@ -84,6 +88,7 @@ class Transfer:
     from_cache: set[str] = field(default_factory=set)
     status_by_url: dict[str, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
+    sent_wall_ms: dict[str, float] = field(default_factory=dict)
     _urls: dict[str, str] = field(default_factory=dict)
 
     def attach(self, cdp: CDPSession) -> None:
@@ -98,10 +103,13 @@ class Transfer:
         self.from_cache.clear()
         self.status_by_url.clear()
         self.failed.clear()
+        self.sent_wall_ms.clear()
         self._urls.clear()
 
     def _sent(self, event: dict[str, Any]) -> None:
-        self._urls[event["requestId"]] = event["request"]["url"]
+        url = event["request"]["url"]
+        self._urls[event["requestId"]] = url
+        self.sent_wall_ms.setdefault(url, float(event["wallTime"]) * 1000)
 
     def _cached(self, event: dict[str, Any]) -> None:
         url = self._urls.get(event["requestId"])
@@ -125,14 +133,21 @@ class Transfer:
         if not event.get("canceled"):
             self.failed.append(f"{url}: {event.get('errorText')}")
 
-    def summary(self, origin: str) -> dict[str, Any]:
+    def summary(self, origin: str, ready_wall_ms: float) -> dict[str, Any]:
         def path(url: str) -> str:
             parts = urlsplit(url)
             return parts.path if url.startswith(origin) else url
 
         network = {url: size for url, size in self.bytes_by_url.items() if size > 0}
+        before_ready = {
+            url: size
+            for url, size in network.items()
+            if self.sent_wall_ms.get(url, 0.0) < ready_wall_ms
+        }
         return {
             "bytes": sum(network.values()),
+            "bytes_to_ready": sum(before_ready.values()),
+            "after_ready_paths": sorted(path(url) for url in network if url not in before_ready),
             "requests": len(self.bytes_by_url),
             "over_network": len(network),
             # A warm open's requests that reached the server (revalidations, API calls).
@@ -185,7 +200,7 @@ async def _open(page: Page, url: str, transfer: Transfer, origin: str) -> Open:
         first_paint_ms=timings["paint"].get("first-paint"),
         first_contentful_paint_ms=timings["paint"].get("first-contentful-paint"),
         response_end_ms=timings["response_end"],
-        transfer=transfer.summary(origin),
+        transfer=transfer.summary(origin, timings["time_origin"] + timings["ready"]["at"]),
         resources=timings["resources"],
         console_errors=errors,
     )
@@ -227,7 +242,9 @@ def _page_summary(opens: list[tuple[Open, Open]]) -> dict[str, Any]:
         "first_contentful_paint_ms": _median([o.first_contentful_paint_ms for o in cold]),
         "warm_first_contentful_paint_ms": _median([o.first_contentful_paint_ms for o in warm]),
         "html_response_end_ms": _median([o.response_end_ms for o in cold]),
-        "cold_bytes": int(statistics.median(o.transfer["bytes"] for o in cold)),
+        "cold_bytes": int(statistics.median(o.transfer["bytes_to_ready"] for o in cold)),
+        "cold_bytes_total": int(statistics.median(o.transfer["bytes"] for o in cold)),
+        "fetched_after_ready": first["after_ready_paths"],
         "cold_requests": first["requests"],
         "warm_bytes": int(statistics.median(o.transfer["bytes"] for o in warm)),
         "warm_requests_over_network": warm[0].transfer["over_network"],
@@ -266,6 +283,7 @@ async def measure_with_browser(
         "cold_ratio": dialog["cold_ms"] / floor["cold_ms"],
         "warm_ratio": dialog["warm_ms"] / floor["warm_ms"],
         "bytes_ratio": dialog["cold_bytes"] / floor["cold_bytes"],
+        "bytes_total_ratio": dialog["cold_bytes_total"] / floor["cold_bytes_total"],
     }
 
 
@@ -311,7 +329,8 @@ def format_table(figures: dict[str, Any]) -> str:
         ("warm open, same context (ms)", "warm_ms", _ms),
         ("first paint (ms)", "first_paint_ms", _ms),
         ("first contentful paint (ms)", "first_contentful_paint_ms", _ms),
-        ("cold bytes (compressed, with headers)", "cold_bytes", lambda v: f"{v:,}"),
+        ("cold bytes before ready (compressed)", "cold_bytes", lambda v: f"{v:,}"),
+        ("cold bytes until idle", "cold_bytes_total", lambda v: f"{v:,}"),
         ("cold requests", "cold_requests", str),
         ("warm bytes", "warm_bytes", lambda v: f"{v:,}"),
         ("warm requests over the network", "warm_requests_over_network", str),
@@ -328,6 +347,7 @@ def format_table(figures: dict[str, Any]) -> str:
         lines.append(f"{label:<40} {fmt(a):>12} {fmt(b):>12} {ratio:>7}")
     lines += ["", "ten largest assets of a cold dialog open (bytes as sent):"]
     lines += [f"  {a['bytes']:>10,}  {a['path']}" for a in dialog["largest_assets"]]
+    lines.append(f"fetched after the dialog was ready: {', '.join(dialog['fetched_after_ready'])}")
     asked = ", ".join(dialog["warm_over_network"])
     lines.append(f"the dialog's warm open asked the server for: {asked}")
     for name in ("dialog", "floor"):

@@ -19,9 +19,8 @@ pure-Python wheels the page installs, and writes two things from them:
   what we derive from our own code carries a content hash in its name:
 
   - ``vouch-files.<hash>.bin``: files the page writes into Pyodide's file system before
-    Python resumes: our packages and their dependencies as one zip on sys.path (zipimport
-    reads it in place: nothing to unpack), and PyScript's Python package compiled to
-    unchecked hash-based pycs (so the page does not compile it on every open);
+    Python resumes: PyScript's Python package compiled to unchecked hash-based pycs (so
+    the page does not compile it on every open);
   - ``vouch.<hash>.snapshot``: a Pyodide memory snapshot taken (in Node, with
     node_modules/pyodide) after Python has started and imported the dialog, so the page
     restores an interpreter instead of booting one; it is stored XOR the memory image
@@ -29,7 +28,13 @@ pure-Python wheels the page installs, and writes two things from them:
     Python changed;
   - ``python_stdlib.<hash>.zip``: the standard library without the modules the snapshot
     already holds (those are never read again), stored uncompressed so the HTTP
-    compression sees the whole text.
+    compression sees the whole text;
+  - ``vouch-site.<hash>.zip``: our packages and their dependencies as one zip on sys.path
+    (zipimport reads it in place: nothing to unpack); what the snapshot holds is left out
+    but vouch's own sources, for tracebacks.
+
+  The last two are not needed to show the dialog: the page fetches them once it is
+  interactive (pysrc/vouch/dialog/deferred.py says how code waits for them).
 
   ``web/v/vouch-boot.mjs`` ties them together: PyScript imports it as its interpreter
   (it wraps ``loadPyodide``), so its name is stable and it is revalidated.
@@ -413,8 +418,13 @@ _fill = []
 `);
 const Module = pyodide._module;
 const brk = Module._emscripten_get_sbrk_ptr() >>> 2;
-const size = Module.HEAPU8.length;
 const BATCH = 64 * 4096;
+// The fill needs room above the top to notice it has run out of free chunks: grow the
+// memory first when the imports left it nearly full (it stays zero, so costs nothing).
+if (Module.HEAPU8.length - Module.HEAPU32[brk] < 8 * BATCH) {
+  Module._emscripten_resize_heap(Module.HEAPU32[brk] + 8 * BATCH);
+}
+const size = Module.HEAPU8.length;
 const top = Module.HEAPU32[brk];
 while (size - Module.HEAPU32[brk] > 2 * BATCH && Module.HEAPU32[brk] < top + 4 * BATCH) {
   pyodide.runPython("_fill.extend(bytearray(4096) for _ in range(64))");
@@ -529,12 +539,11 @@ async function keepForNextTime() {{
 
 const snapshot = asset("{snapshot}");
 const files = asset("{files}");
-const stdlib = asset("{stdlib}");
 const wasm = WebAssembly.compileStreaming(get(WASM_URL));
 const pyodideJs = import("{index}pyodide.mjs");
 const emscriptenJs = import("{index}pyodide.asm.mjs");
 // Ignore failures here: loadPyodide reports them when it awaits these.
-for (const promise of [snapshot, files, stdlib, wasm, pyodideJs, emscriptenJs]) {{
+for (const promise of [snapshot, files, wasm, pyodideJs, emscriptenJs]) {{
   promise.catch(() => {{}});
 }}
 
@@ -570,6 +579,31 @@ function restoreHeap(Module, dataSegments, {{ buffer, runs, data }}) {{
   }}
 }}
 
+// What the first screens do without (the rest of the standard library, zxcvbn, segno):
+// URL -> where it goes in the file system. Pyodide writes an empty stdlib zip as it
+// starts; the dialog asks for these once it is interactive (vouch/dialog/deferred.py).
+const DEFERRED = {deferred};
+let deferredLoaded = false;
+let deferredLoading = null;
+function loadDeferred(FS) {{
+  deferredLoading ??= Promise.all(
+    Object.entries(DEFERRED).map(async ([url, path]) => [path, await asset(url)]),
+  ).then(
+    (loaded) => {{
+      for (const [path, buffer] of loaded) FS.writeFile(path, new Uint8Array(buffer));
+      deferredLoaded = true;
+      later(() => keepForNextTime().catch(() => {{}}));
+    }},
+    (error) => {{
+      deferredLoading = null;  // the next call tries again
+      throw error;
+    }},
+  );
+  return deferredLoading;
+}}
+const later = (callback) =>
+  (globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 1000)))(callback, {{ timeout: 5000 }});
+
 function writeFiles(FS, packed) {{
   const view = new DataView(packed);
   const length = view.getUint32(0, true);
@@ -594,7 +628,7 @@ export async function loadPyodide(options = {{}}) {{
   globalThis.fetch = (resource, init) => {{
     const url = String(resource instanceof Request ? resource.url : resource);
     if (url === WASM_URL) return Promise.resolve(new Response(null));
-    if (url === STDLIB_URL) return stdlib.then((buffer) => new Response(buffer));
+    if (url === STDLIB_URL) return Promise.resolve(new Response(new ArrayBuffer(0)));
     return fetch(resource, init);
   }};
   return load({{
@@ -635,8 +669,12 @@ export async function loadPyodide(options = {{}}) {{
         globals: scope,
       }});
       scope.destroy();
-      const later = globalThis.requestIdleCallback ?? ((callback) => setTimeout(callback, 1000));
-      later(() => keepForNextTime().catch(() => {{}}), {{ timeout: 5000 }});
+      pyodide.registerJsModule("vouch_boot", {{
+        deferredPaths: Object.values(DEFERRED),
+        loadDeferred: () => loadDeferred(pyodide.FS),
+        deferredLoaded: () => deferredLoaded,
+      }});
+      later(() => keepForNextTime().catch(() => {{}}));
       return pyodide;
     }})
     .finally(restoreFetch);
@@ -679,10 +717,11 @@ def build_runtime(lock_source: dict[str, object], wheels: list[Path]) -> dict[st
     stdlib_bytes = (work / "stdlib.zip").read_bytes()
     stdlib = out / f"python_stdlib.{short_hash(stdlib_bytes)}.zip"
     stdlib.write_bytes(stdlib_bytes)
-    files = {SITE_ZIP_PATH: (work / "site.zip").read_bytes()}
+    site_bytes = (work / "site.zip").read_bytes()
+    site_zip = out / f"vouch-site.{short_hash(site_bytes)}.zip"
+    site_zip.write_bytes(site_bytes)
     pycs = json.loads((work / "pycs.json").read_text())
-    files.update({path: bytes.fromhex(data) for path, data in sorted(pycs.items())})
-    files_bytes = pack_files(files)
+    files_bytes = pack_files({path: bytes.fromhex(data) for path, data in sorted(pycs.items())})
     packed = out / f"vouch-files.{short_hash(files_bytes)}.bin"
     packed.write_bytes(files_bytes)
     print(
@@ -698,6 +737,7 @@ def build_runtime(lock_source: dict[str, object], wheels: list[Path]) -> dict[st
         "snapshot": index + snapshot.name,
         "files": index + packed.name,
         "stdlib": index + stdlib.name,
+        "site": index + site_zip.name,
         "boot": "/v/vouch-boot.mjs",
     }
     (VERSIONED_OUT / "vouch-boot.mjs").write_text(
@@ -707,13 +747,16 @@ def build_runtime(lock_source: dict[str, object], wheels: list[Path]) -> dict[st
             snapshot=urls["snapshot"],
             files=urls["files"],
             stdlib=urls["stdlib"],
+            deferred=json.dumps(
+                {urls["stdlib"]: made["stdlib"], urls["site"]: made["site"]}, indent=2
+            ),
             lock=json.dumps(bare_lock, separators=(",", ":")),
             integrity=json.dumps(
                 {
                     urls[key]: base64.b64encode(
                         hashlib.sha256((out / urls[key].rsplit("/", 1)[1]).read_bytes()).digest()
                     ).decode()
-                    for key in ("snapshot", "files", "stdlib")
+                    for key in ("snapshot", "files", "stdlib", "site")
                 },
                 indent=2,
             ),

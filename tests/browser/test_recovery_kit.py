@@ -28,6 +28,7 @@ def test_kit_can_be_copied_downloaded_and_printed(
     open_dialog(page, live_server)
     dialog.create_account(username)
     dialog.button("Add backup codes").click()
+    expect(page.get_by_role("heading", name="Save your backup codes")).to_be_visible()
     codes = [text.strip() for text in page.locator("[data-slot=codes] li").all_inner_texts()]
     assert len(codes) == 10
     assert len(set(codes)) == 10

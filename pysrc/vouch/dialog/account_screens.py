@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vouch.core import codes
@@ -75,13 +77,15 @@ class AccountScreens:
         screen.set_hidden("[data-slot=unsaved]", not model.dirty)
         screen.set_disabled("[data-action=save]", not model.dirty)
         screen.set_hidden("[data-action=discard]", not model.dirty)
-        screen.on("[data-action=add-passphrase]", "click", lambda _e: self.show_passphrase())
-        screen.on(
-            "[data-action=add-recovery-code]", "click", lambda _e: self.show_kit("recovery_code")
-        )
-        screen.on(
-            "[data-action=add-backup-codes]", "click", lambda _e: self.show_kit("backup_codes")
-        )
+
+        # These screens use zxcvbn and segno, which reach the page after it is up.
+        def loaded(show: Callable[[], None]) -> Callable[[Any], None]:
+            return self.dialog.after_loading(show, on_error=self.show)
+
+        screen.on("[data-action=add-passphrase]", "click", loaded(self.show_passphrase))
+        for kind in ("recovery_code", "backup_codes"):
+            action = f"[data-action=add-{kind.replace('_', '-')}]"
+            screen.on(action, "click", loaded(functools.partial(self.show_kit, kind)))
         screen.on("[data-action=add-passkey]", "click", self.on_add_passkey)
         screen.on("[data-action=save]", "click", self.on_save)
         screen.on("[data-action=discard]", "click", self.on_discard)

@@ -161,6 +161,7 @@ async def main() -> None:
 
 
 async def _start() -> None:
+    jsbridge.guard_deferred()
     api = ApiClient()
     try:
         launch = _launch()
@@ -186,3 +187,4 @@ async def _start() -> None:
         dialog.show_start()
     jsbridge.set_ready()
     dialog.host.ready()
+    dialog.preload()

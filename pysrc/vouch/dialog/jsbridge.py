@@ -8,6 +8,7 @@ destroyed when the screen is replaced, so they do not leak.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,8 @@ from urllib.parse import parse_qsl
 
 import js
 from pyodide.ffi import JsException, create_once_callable, create_proxy
+
+from vouch.dialog import deferred
 
 
 class WebAuthnError(Exception):
@@ -174,6 +177,38 @@ def prevent_default(event: Any) -> None:
 def set_ready() -> None:
     """Tell tests and the embed SDK that the dialog is interactive."""
     js.document.documentElement.dataset.ready = "true"
+
+
+def _boot_module() -> Any | None:
+    """The snapshot page's boot module (scripts/build_web.py); None on a plain Pyodide page."""
+    try:
+        return importlib.import_module("vouch_boot")
+    except ImportError:
+        return None
+
+
+def guard_deferred() -> None:
+    """Make early imports of deferred modules fail clearly (see `vouch.dialog.deferred`)."""
+    boot = _boot_module()
+    if boot is not None:
+        deferred.install([str(path) for path in boot.deferredPaths])
+
+
+def deferred_loaded() -> bool:
+    boot = _boot_module()
+    return boot is None or bool(boot.deferredLoaded())
+
+
+async def load_deferred() -> None:
+    """Fetch and write the modules the first screens do without; at once once they are in."""
+    boot = _boot_module()
+    if boot is None:
+        return
+    try:
+        await boot.loadDeferred()
+    except JsException as exc:
+        raise NetworkError(str(exc)) from None
+    importlib.invalidate_caches()
 
 
 # Page-level helpers used by the account, kit and embed code -----------------------------

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import segno
-
 
 @dataclass(frozen=True)
 class RecoveryKit:
@@ -46,5 +44,9 @@ class RecoveryKit:
 
     def qr_svg_data_uri(self) -> str:
         """The codes as a QR code, for scanning into a password manager."""
+        # Imported here: segno pulls in xml, urllib.request, http and email, a few hundred
+        # kilobytes of the snapshot that only this screen needs (see deferred.py).
+        import segno
+
         payload = "\n".join(self.codes)
         return str(segno.make(payload, error="m").svg_data_uri(scale=4, border=2))

@@ -7,7 +7,9 @@ region; no traceback reaches the user.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from vouch.dialog import jsbridge, messages
 from vouch.dialog.api import ApiClient, ApiError
@@ -60,6 +62,36 @@ class Ui:
                 self.error(describe(exc))
 
         self.spawn(guarded())
+
+    def after_loading(
+        self, show: Callable[[], None], *, on_error: Callable[[], None]
+    ) -> Callable[[Any], None]:
+        """An event handler that runs `show` once the deferred modules are in (at once, usually).
+
+        The dialog fetches them as soon as it is up; a click that comes first waits for
+        them behind a busy screen. A failed download puts back the screen the click came
+        from (`on_error`), says so, and is tried again on the next click.
+        """
+
+        def handler(_event: Any) -> None:
+            async def work() -> None:
+                if not jsbridge.deferred_loaded():
+                    self.show_busy("Loading…")
+                await jsbridge.load_deferred()
+                show()
+
+            self.run(work, on_error=on_error)
+
+        return handler
+
+    def preload(self) -> None:
+        """Start fetching the deferred modules; a failure waits for the click that needs them."""
+
+        async def work() -> None:
+            with contextlib.suppress(jsbridge.NetworkError):
+                await jsbridge.load_deferred()
+
+        self.spawn(work())
 
     def intercept(self, exc: Exception) -> bool:
         """Handle a failure some other way than a message; True if handled."""
