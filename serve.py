@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from vouch.server.app import create_app
 from vouch.server.config import DEFAULT_RATE_LIMITS, DEFAULT_WEB_ROOT, Config, RateLimit
+from vouch.server.protocol import CoalescingHttpToolsProtocol
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -145,7 +146,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     app = create_app(config_from(args))  # migrates and makes the server secrets once
-    options = {"host": args.host, "port": args.port, "log_level": args.log_level}
+    options = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        # A response's head and body in one send (see vouch/server/protocol.py).
+        "http": CoalescingHttpToolsProtocol,
+    }
     if args.workers <= 1:
         uvicorn.run(app, **options, access_log=False)
         return
