@@ -19,6 +19,7 @@ from starlette.responses import Response
 from vouch.core.b64url import b64url_decode
 from vouch.core.errors import MalformedInput
 from vouch.server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from vouch.server.fastschema import Check, compile_check
 
 Handler = Callable[[Request], Awaitable[Response]]
 JSONSchema = dict[str, Any]
@@ -85,6 +86,9 @@ async def read_body(request: Request, schema: JSONSchema, max_bytes: int) -> dic
         data = json.loads(b"".join(chunks))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from exc
+    if _quick_check(schema)(data):
+        assert isinstance(data, dict)
+        return data
     errors = sorted(_validator(schema).iter_errors(data), key=lambda error: list(error.path))
     if errors:
         first = errors[0]
@@ -97,6 +101,21 @@ async def read_body(request: Request, schema: JSONSchema, max_bytes: int) -> dic
 
 
 _validators: dict[int, Draft202012Validator] = {}
+_quick_checks: dict[int, Check] = {}
+
+
+def _refer(data: Any) -> bool:
+    return False
+
+
+def _quick_check(schema: JSONSchema) -> Check:
+    """The fast yes/no check of a schema (fastschema.py), compiled once; where the schema is
+    beyond it, a check that sends every body to jsonschema."""
+    key = id(schema)
+    check = _quick_checks.get(key)
+    if check is None:
+        check = _quick_checks[key] = compile_check(schema) or _refer
+    return check
 
 
 def _validator(schema: JSONSchema) -> Draft202012Validator:
