@@ -255,6 +255,8 @@ async def load(
         "whole_p99_ms": round(1000 * percentile(whole, 0.99), 2),
         "client_cpu_share": round(cpu_client / elapsed, 2),
         "server_cpu_share": round(cpu_server / elapsed, 2),
+        "client_cpu_ms_each": round(1000 * cpu_client / max(1, len(inner)), 3),
+        "server_cpu_ms_each": round(1000 * cpu_server / max(1, len(inner)), 3),
     }
 
 
@@ -445,7 +447,7 @@ def format_table(figures: dict[str, Any]) -> str:
     lines = [
         f"server (part 5): {figures['server']}; {figures['guardians']}",
         f"{'':24}{'clients':>8}{'done/tried':>12}{'per s':>9}{'req p50':>9}{'req p99':>9}"
-        f"{'all p50':>9}{'all p99':>9}{'cpu cli/srv':>13}",
+        f"{'all p50':>9}{'all p99':>9}{'cpu cli/srv':>13}{'ms cpu each cli/srv':>21}",
     ]
     for kind in ("recoveries", "signins"):
         for row in figures[kind]:
@@ -454,7 +456,8 @@ def format_table(figures: dict[str, Any]) -> str:
                 f"{row['per_second']:>9.0f}{row['request_p50_ms']:>7.1f}ms"
                 f"{row['request_p99_ms']:>7.1f}ms{row['whole_p50_ms']:>7.1f}ms"
                 f"{row['whole_p99_ms']:>7.1f}ms{row['client_cpu_share']:>7.2f}/"
-                f"{row['server_cpu_share']:.2f}"
+                f"{row['server_cpu_share']:.2f}{row['client_cpu_ms_each']:>11.2f}/"
+                f"{row['server_cpu_ms_each']:.2f}"
             )
     lines.append(
         f"{'floor, one process':24}  recovery {floor_['recoveries_per_second']:.0f}/s"
