@@ -5,6 +5,7 @@ The token each returns must verify with PyJWT against the server's JWKS, and not
 
 from __future__ import annotations
 
+import re
 import secrets
 import subprocess
 import sys
@@ -147,6 +148,11 @@ def test_closing_the_frame_rejects_with_closed(
     page.frame_locator("iframe").locator("html[data-ready=true]").wait_for(timeout=SLOW)
     page.get_by_role("button", name="Close the sign-in dialog").click()
     expect(page.locator("#status")).to_contain_text("Not signed in (closed)")
+    # Closed right after it was ready, the frame may still have been fetching the files it
+    # loads once up (tests/browser/test_deferred_loading.py); Chromium logs each fetch the
+    # removal cancelled. Those, and nothing else, are expected here.
+    cancelled = re.compile(r"console error: Fetch API cannot load \S+/v/\S+\.zip\. $")
+    watch.errors[:] = [error for error in watch.errors if not cancelled.match(error)]
 
 
 def test_dialog_refuses_a_host_the_server_does_not_allow(
