@@ -127,6 +127,43 @@ def test_a_conditional_update_lets_one_of_many_connections_win(
     assert sorted(wins) == [0, 0, 0, 0, 0, 1]
 
 
+def test_waiting_for_another_process_s_write_lock_does_not_stop_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    """serve.py --workers: a SQLite writer in another process holds the lock for 50 ms; the
+    transaction waiting for it completes after, and the event loop runs meanwhile."""
+    import sqlite3
+
+    path = tmp_path / "vouch.db"
+    database = open_database(str(path))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(asyncio.get_running_loop().time())
+            await asyncio.sleep(0.002)
+
+    async def scenario() -> int:
+        ticker = asyncio.create_task(tick())
+        asyncio.get_running_loop().call_later(0.05, other.execute, "COMMIT")
+        count = await database.run(add_account_and_count)
+        ticker.cancel()
+        return count
+
+    def add_account_and_count(tx: Transaction) -> int:
+        add_account(tx)
+        row = tx.one("SELECT COUNT(*) AS n FROM accounts")
+        assert row is not None
+        return int(row["n"])
+
+    assert asyncio.run(scenario()) == 1
+    assert len(ticks) >= 10  # the loop kept running while the lock was held
+    other.close()
+    database.close()
+
+
 def test_server_secrets_are_created_once(target: str, database: Database) -> None:
     first = keyring.load_or_create(database, 1)
     other = open_database(target)

@@ -2,14 +2,28 @@
 
 Work runs on the event loop thread: SQLite calls here take microseconds, and a single
 connection with BEGIN IMMEDIATE serialises writers inside this process while the file lock
-(with a busy timeout) serialises them across processes. A thread hop per request would cost
+serialises them across processes (serve.py --workers). A thread hop per request would cost
 more than the queries.
+
+Waiting for another process's write lock must not stop the event loop: SQLite's own busy
+handler sleeps inside the call (1 ms, then 2, 5, 10 ms...), and every request of the
+process would wait with it. So the connection's busy timeout is 0 and `run` retries BEGIN
+IMMEDIATE itself, yielding to the event loop between tries, for up to BUSY_TIMEOUT_SECONDS
+before giving up with StorageBusy. Once BEGIN IMMEDIATE holds the lock, nothing else in a
+WAL transaction waits for another process.
+
+Durability: synchronous=NORMAL. In WAL mode that syncs at checkpoints, not at every
+commit: a committed transaction survives the process crashing, and is lost only if the
+machine loses power (or the OS crashes) before the next checkpoint; the database is never
+corrupted. FULL would fsync on every commit, the one write that dominates a request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -17,6 +31,14 @@ from vouch.server.storage.base import Row, StorageBusy, StorageConflict, Transac
 from vouch.server.storage.migrations import apply_migrations
 
 T = TypeVar("T")
+
+BUSY_TIMEOUT_SECONDS = 5.0
+_FIRST_RETRY_SECONDS = 0.0002
+_LONGEST_RETRY_SECONDS = 0.005
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 class _SQLiteTransaction:
@@ -43,24 +65,49 @@ class SQLiteDatabase:
         self._connection.row_factory = sqlite3.Row
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA foreign_keys=ON")
-        self._connection.execute("PRAGMA busy_timeout=5000")
+        self._connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.execute("PRAGMA busy_timeout=0")  # run() waits, see above
         self._lock = threading.Lock()
 
     def run_sync(self, work: Callable[[Transaction], T]) -> T:
-        """Run `work` inside BEGIN IMMEDIATE ... COMMIT, rolling back on any exception.
+        """Run `work` inside BEGIN IMMEDIATE ... COMMIT, rolling back on any exception;
+        blocks while another process holds the write lock (start-up code and tools).
 
         The lock (uncontended on the event loop thread) keeps the one connection to one
         transaction at a time should start-up code or a tool call this from other threads.
         """
-        with self._lock:
-            return self._run(work)
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        pause = _FIRST_RETRY_SECONDS
+        while True:
+            with self._lock:
+                if self._begin(deadline):
+                    return self._run(work)
+            time.sleep(pause)
+            pause = min(2 * pause, _LONGEST_RETRY_SECONDS)
 
-    def _run(self, work: Callable[[Transaction], T]) -> T:
+    async def run(self, work: Callable[[Transaction], T]) -> T:
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        pause = _FIRST_RETRY_SECONDS
+        while True:
+            with self._lock:
+                if self._begin(deadline):
+                    return self._run(work)
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, _LONGEST_RETRY_SECONDS)
+
+    def _begin(self, deadline: float) -> bool:
+        """BEGIN IMMEDIATE: True once it holds the write lock, False to try again later."""
         try:
             self._connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            if _is_busy(exc) and time.monotonic() < deadline:
+                return False
             raise StorageBusy(str(exc)) from exc
+        return True
+
+    def _run(self, work: Callable[[Transaction], T]) -> T:
+        """`work` in the transaction _begin opened, then COMMIT (or ROLLBACK)."""
         try:
             result = work(_SQLiteTransaction(self._connection))
             self._connection.execute("COMMIT")
@@ -69,13 +116,10 @@ class SQLiteDatabase:
                 self._connection.execute("ROLLBACK")
             if isinstance(exc, sqlite3.IntegrityError):
                 raise StorageConflict(str(exc)) from exc
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
                 raise StorageBusy(str(exc)) from exc
             raise
         return result
-
-    async def run(self, work: Callable[[Transaction], T]) -> T:
-        return self.run_sync(work)
 
     def migrate(self) -> None:
         self.run_sync(lambda tx: apply_migrations(tx, self.dialect))
