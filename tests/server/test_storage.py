@@ -164,6 +164,26 @@ def test_waiting_for_another_process_s_write_lock_does_not_stop_the_event_loop(
     database.close()
 
 
+def test_the_wal_is_checkpointed_off_the_event_loop(tmp_path: Path) -> None:
+    """Commits leave checkpointing to a thread: soon after, the database file alone (no
+    WAL) holds what was committed."""
+    import shutil
+    import sqlite3
+    import time
+
+    from vouch.server.storage.sqlite import CHECKPOINT_INTERVAL_SECONDS
+
+    path = tmp_path / "vouch.db"
+    database = open_database(str(path))
+    for n in range(20):
+        database.run_sync(lambda tx, n=n: add_account(tx, f"acct-{n}"))
+    time.sleep(3 * CHECKPOINT_INTERVAL_SECONDS)
+    shutil.copy(path, tmp_path / "copy.db")  # the file without its -wal
+    database.close()
+    with sqlite3.connect(tmp_path / "copy.db") as copy:
+        assert copy.execute("SELECT COUNT(*) FROM accounts").fetchone() == (20,)
+
+
 def test_server_secrets_are_created_once(target: str, database: Database) -> None:
     first = keyring.load_or_create(database, 1)
     other = open_database(target)
