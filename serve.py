@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> None:
         "log_level": args.log_level,
         # A response's head and body in one send (see vouch/server/protocol.py).
         "http": CoalescingHttpToolsProtocol,
+        # Rate limits count the peer address: uvicorn would otherwise take X-Forwarded-For
+        # from any client connecting from 127.0.0.1 (a fresh limit per made-up address).
+        "proxy_headers": False,
     }
     if args.workers <= 1:
         uvicorn.run(app, **options, access_log=False)

@@ -95,3 +95,20 @@ def test_failed_checks_count_against_the_account(twins: tuple[LiveServer, LiveSe
     for api_ in (api, from_address(second, "127.0.0.6")):
         api_.refused("POST", "/api/recovery/check", body, status=400, code="approval_invalid")
     limited(from_address(second, "127.0.0.7").request("POST", "/api/recovery/check", body))
+
+
+def test_forwarding_headers_do_not_change_the_address_counted(
+    twins: tuple[LiveServer, LiveServer],
+) -> None:
+    """No proxy header is trusted, not even from 127.0.0.1 (uvicorn's default would)."""
+    first, _ = twins
+    api = from_address(first, "127.0.0.1")
+    for n in range(5):
+        spoofed = {"X-Forwarded-For": f"203.0.113.{n}", "Forwarded": f"for=203.0.113.{n}"}
+        response = api.http.post(
+            "/api/recovery/start", json={"username": f"name-{n}"}, headers=spoofed
+        )
+        if n < 4:
+            assert response.status_code == 200, response.text
+        else:
+            limited(response)  # the 5th start from 127.0.0.1, whatever the headers say
