@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,7 +15,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import Receive, Scope, Send
 
 from vouch.server import keyring, maintenance
 from vouch.server.api import Endpoint
@@ -152,8 +154,39 @@ def create_app(config: Config, *, database: Database | None = None) -> Starlette
         },
         lifespan=lifespan,
     )
+    app.router = FixedPathRouter(routes, lifespan=lifespan)
     app.state.context = context
     return app
+
+
+class FixedPathRouter(Router):
+    """Starlette's router, finding a route of a fixed path (all of ours but the static
+    files) by one dict lookup instead of matching each route's regex in turn.
+
+    Only routes ahead of the first that is not a fixed-path Route are looked up this way,
+    so the route found is the one the in-order scan would find; anything else (another
+    method, a static file, no match) goes to that scan.
+    """
+
+    def __init__(self, routes: list[BaseRoute], **options: Any):
+        super().__init__(routes, **options)
+        self.fixed: dict[str, Route] = {}
+        for route in self.routes:
+            if not isinstance(route, Route) or route.param_convertors:
+                break
+            self.fixed.setdefault(route.path, route)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("root_path"):
+            route = self.fixed.get(scope["path"])
+            if route is not None and route.methods and scope["method"] in route.methods:
+                scope.setdefault("router", self)
+                scope["route"] = route
+                scope["endpoint"] = route.endpoint
+                scope["path_params"] = dict(scope.get("path_params", {}))
+                await route.handle(scope, receive, send)
+                return
+        await super().app(scope, receive, send)
 
 
 def _route(endpoint: Endpoint) -> Route:
