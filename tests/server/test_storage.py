@@ -164,6 +164,45 @@ def test_waiting_for_another_process_s_write_lock_does_not_stop_the_event_loop(
     database.close()
 
 
+def test_requests_at_once_share_a_commit_and_stay_all_or_nothing(tmp_path: Path) -> None:
+    """SQLite group commit: work run in the same event loop iteration commits together,
+    each piece in a savepoint of its own (a failure undoes only its own writes, a
+    duplicate key is a StorageConflict for that request alone), and `run` returns only
+    once its work is committed (another connection sees it)."""
+    import sqlite3
+
+    path = tmp_path / "vouch.db"
+    database = open_database(str(path))
+    other = sqlite3.connect(path)
+
+    def half_then_fail(tx: Transaction) -> None:
+        add_account(tx, "half")
+        raise Conflict("refused after a write", code="test")
+
+    async def add(account_id: str) -> int:
+        await database.run(lambda tx: add_account(tx, account_id))
+        row = other.execute("SELECT COUNT(*) FROM accounts WHERE id = ?", (account_id,))
+        return int(row.fetchone()[0])
+
+    async def scenario() -> list[object]:
+        return await asyncio.gather(
+            add("one"),
+            database.run(half_then_fail),
+            add("two"),
+            add("one"),  # the same id again, in the same batch
+            return_exceptions=True,
+        )
+
+    first, failed, second, again = asyncio.run(scenario())
+    assert (first, second) == (1, 1)
+    assert isinstance(failed, Conflict)
+    assert isinstance(again, StorageConflict)
+    ids = [row[0] for row in other.execute("SELECT id FROM accounts ORDER BY id")]
+    assert ids == ["one", "two"]
+    other.close()
+    database.close()
+
+
 def test_the_wal_is_checkpointed_off_the_event_loop(tmp_path: Path) -> None:
     """Commits leave checkpointing to a thread: soon after, the database file alone (no
     WAL) holds what was committed."""
