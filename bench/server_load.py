@@ -12,7 +12,12 @@ one httpx.AsyncClient each recover their own share of the accounts, one at a tim
 backup code (Ed25519) and the passkey guardian (a WebAuthn assertion), POST
 /api/recovery/execute. Recoveries per second, and p50/p99 of the execute request and of the
 whole recovery (start to executed, client work included), are reported; then sign-ins
-(POST /api/signin/options + /verify with the account's current passkey).
+(POST /api/signin/options + /verify with the account's current passkey). Key generation is
+done before each timed level (the P-256 keys of the passkeys the recoveries will register,
+the backup codes' Ed25519 keys from their seeds); every signature, registration response
+and request is still made in the timed loop, which runs on uvloop in a thread of its own.
+CPU milliseconds per operation (client and server) are reported next to the rates: on a
+shared machine they move less from run to run than the rates do.
 
 The client runs in this process and its CPU time is recorded next to the server's: with
 2 cores the client has one core and the server the other, so if the client's CPU time is
