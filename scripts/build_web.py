@@ -4,9 +4,9 @@
 
 (--fast skips brotli, whose best level takes a minute on the snapshot: for iterating.)
 
-Copies the pinned npm packages (Pyodide, PyScript, hash-wasm, axe-core) out of
-node_modules, builds the page's vouch wheel (everything but vouch.server), fetches the
-pure-Python wheels the page installs, and writes two things from them:
+Copies the pinned npm packages (Pyodide, PyScript, @phi-ag/argon2, hash-wasm, axe-core)
+out of node_modules, builds the page's vouch wheel (everything but vouch.server), fetches
+the pure-Python wheels the page installs, and writes two things from them:
 
 * web/pyodide/: the runtime, the wheels and a pruned pyodide-lock.json whose sha256
   entries match the files we serve (so Pyodide keeps its integrity checks on). A bare
@@ -783,6 +783,13 @@ def build_vendor() -> None:
     shutil.copy2(
         NODE_MODULES / "hash-wasm" / "dist" / "argon2.umd.min.js",
         VENDOR_OUT / "hash-wasm" / "argon2.umd.min.js",
+    )
+    # Argon2id's WebAssembly SIMD build, for web/argon2id-worker.js (hash-wasm is its
+    # fallback where SIMD is missing).
+    (VENDOR_OUT / "phi-ag-argon2").mkdir()
+    shutil.copy2(
+        NODE_MODULES / "@phi-ag" / "argon2" / "dist" / "argon2.wasm",
+        VENDOR_OUT / "phi-ag-argon2" / "argon2.wasm",
     )
     (VENDOR_OUT / "axe-core").mkdir()
     shutil.copy2(NODE_MODULES / "axe-core" / "axe.min.js", VENDOR_OUT / "axe-core" / "axe.min.js")

@@ -1,6 +1,6 @@
 """Every vector in tests/vectors runs inside headless Chromium, under Pyodide, with
-BrowserProvider (WebCrypto + hash-wasm), and gives byte for byte what NativeProvider
-gives on CPython.
+BrowserProvider, and gives byte for byte what NativeProvider gives on CPython: once with
+Argon2id in its worker (the WebAssembly SIMD build) and once on hash-wasm, its fallback.
 
 The page is the bare Pyodide page of tests/support/pyodide_page.py on the live
 server's origin: vouch is installed from our own lock file and wheel, and
@@ -42,10 +42,32 @@ from vouch.crypto.browser import BrowserProvider
 runner = types.ModuleType("vouch_vectors_runner")
 runner.__file__ = "tests/vectors/runner.py"
 exec(compile(runner_source, runner.__file__, "exec"), runner.__dict__)
+provider = BrowserProvider() if backend == "wasm-simd-worker" else BrowserProvider(
+    argon2_worker_url=None
+)
 started = time.perf_counter()
-results = await runner.run_vectors(BrowserProvider(), json.loads(vectors_json))
+results = await runner.run_vectors(provider, json.loads(vectors_json))
 json.dumps({"results": results, "seconds": time.perf_counter() - started,
-            "summary": runner.summarize(results)})
+            "summary": runner.summarize(results), "backend": provider.argon2_backend})
+"""
+
+# A browser without WebAssembly SIMD, which Chromium cannot be made into: a worker that
+# answers as the real one does when the SIMD build fails to compile.
+WITHOUT_SIMD = """
+import json
+import js
+from vouch.crypto.browser import BrowserProvider
+
+answer = (
+    "self.onmessage = ({data}) => "
+    "self.postMessage({id: data.id, error: 'invalid SIMD', name: 'CompileError'});"
+)
+url = js.URL.createObjectURL(js.Blob.new(js.Array.of(answer), type="text/javascript"))
+provider = BrowserProvider(argon2_worker_url=url)
+before = provider.argon2_backend
+key = await provider.argon2id(b"passphrase", bytes(16), memory_kib=19 * 1024, iterations=2,
+                              lanes=1)
+json.dumps({"before": before, "after": provider.argon2_backend, "key": key.hex()})
 """
 
 
@@ -98,8 +120,21 @@ json.dumps({
     assert found["default"] == "BrowserProvider"
 
 
+def test_argon2id_falls_back_to_hash_wasm_without_wasm_simd(pyodide_page: Page) -> None:
+    found = run_python(pyodide_page, WITHOUT_SIMD)
+    assert found["before"] == "wasm-simd-worker"
+    assert found["after"] == "hash-wasm"
+    native = NativeProvider().argon2id(
+        b"passphrase", bytes(16), memory_kib=19 * 1024, iterations=2, lanes=1
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:  # sync Playwright owns this thread's loop
+        expected = pool.submit(asyncio.run, native).result()
+    assert found["key"] == expected.hex()
+
+
+@pytest.mark.parametrize("backend", ["wasm-simd-worker", "hash-wasm"])
 @pytest.mark.parametrize("path", VECTOR_FILES, ids=lambda path: path.stem)
-def test_vectors_match_native_byte_for_byte(pyodide_page: Page, path: Path) -> None:
+def test_vectors_match_native_byte_for_byte(pyodide_page: Page, path: Path, backend: str) -> None:
     text = path.read_text(encoding="utf-8")
     vectors: dict[str, Any] = json.loads(text)
 
@@ -110,11 +145,12 @@ def test_vectors_match_native_byte_for_byte(pyodide_page: Page, path: Path) -> N
         started = time.perf_counter()
         page_run = run_python(
             pyodide_page, RUN_IN_PAGE, runner_source=RUNNER.read_text(encoding="utf-8"),
-            vectors_json=text,
+            vectors_json=text, backend=backend,
         )  # fmt: skip
         browser_seconds = time.perf_counter() - started
         native_results = native_future.result()
     browser_results: list[dict[str, Any]] = page_run["results"]
+    assert page_run["backend"] == backend  # the worker did not fall back behind our back
 
     names = [vector["name"] for vector in vectors["vectors"]]
     assert [result["name"] for result in browser_results] == names

@@ -25,6 +25,9 @@ class NativeProvider:
 
     name = "native"
 
+    def prepare(self) -> None:
+        """Nothing to start: OpenSSL's Argon2id is ready."""
+
     async def argon2id(
         self,
         password: bytes,

@@ -22,6 +22,14 @@ class Provider(Protocol):
         """Short provider name ("native", "browser"), used in reports and vectors."""
         ...
 
+    def prepare(self) -> None:
+        """Start, without waiting, what the first Argon2id call would otherwise wait for.
+
+        Callers use it when a derivation is coming (a passphrase field is on screen);
+        it changes no result and may do nothing.
+        """
+        ...
+
     async def argon2id(
         self,
         password: bytes,

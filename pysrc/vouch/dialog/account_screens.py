@@ -215,6 +215,7 @@ class AccountScreens:
         screen.on("[data-action=toggle]", "click", self.on_toggle_visibility)
         screen.on("[data-form=passphrase]", "submit", self.on_add_passphrase)
         screen.on("[data-action=back]", "click", lambda _e: self.show())
+        default_provider().prepare()  # the Argon2id worker starts while the user types
 
     def on_passphrase_input(self, event: Any) -> None:
         screen = self.dialog.screen

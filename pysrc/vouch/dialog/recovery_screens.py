@@ -131,6 +131,8 @@ class RecoveryScreens:
         screen.on("[data-form=secret]", "submit", lambda event: self.on_secret(event, guardian))
         screen.on("[data-action=back]", "click", lambda _e: self.show_guardians())
         screen.focus("#secret")
+        if guardian["kind"] == "passphrase":
+            default_provider().prepare()  # the Argon2id worker starts while the user types
 
     def on_secret(self, event: Any, guardian: dict[str, Any]) -> None:
         jsbridge.prevent_default(event)
