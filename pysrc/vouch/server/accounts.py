@@ -43,6 +43,13 @@ def create_account(tx: Transaction, *, account_id: str, username: str, now: int)
     )
 
 
+_INSERT_CREDENTIAL = (
+    "INSERT INTO credentials"
+    " (id, account_id, public_key, sign_count, transports, created_at, role)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def add_credential(
     tx: Transaction,
     *,
@@ -53,20 +60,36 @@ def add_credential(
 ) -> str:
     credential_id = b64url_encode(credential.id)
     tx.execute(
-        "INSERT INTO credentials"
-        " (id, account_id, public_key, sign_count, transports, created_at, role)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            credential_id,
-            account_id,
-            credential.public_key,
-            credential.sign_count,
-            json.dumps(credential.transports),
-            now,
-            role,
-        ),
+        _INSERT_CREDENTIAL, _credential_row(credential_id, account_id, credential, now, role)
     )
     return credential_id
+
+
+def add_new_credential(
+    tx: Transaction, *, account_id: str, credential: RegisteredCredential, now: int
+) -> bool:
+    """`add_credential` of a sign-in passkey in one statement that also checks the ID is
+    new: False (nothing written) if any account has a passkey of this ID already."""
+    credential_id = b64url_encode(credential.id)
+    added = tx.execute(
+        _INSERT_CREDENTIAL + " ON CONFLICT (id) DO NOTHING",
+        _credential_row(credential_id, account_id, credential, now, SIGNIN),
+    )
+    return added == 1
+
+
+def _credential_row(
+    credential_id: str, account_id: str, credential: RegisteredCredential, now: int, role: str
+) -> tuple[object, ...]:
+    return (
+        credential_id,
+        account_id,
+        credential.public_key,
+        credential.sign_count,
+        json.dumps(credential.transports),
+        now,
+        role,
+    )
 
 
 def _stored(row: Row) -> StoredCredential:

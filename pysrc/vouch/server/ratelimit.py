@@ -1,28 +1,31 @@
 """Rate limits kept in the database, so every server process counts the same attempts.
 
-A window opens at a key's first attempt and lasts the limit's length; one upsert counts the
-attempt and reads the count back. A refused attempt is not counted (its transaction rolls
-back), so a client that waits out `Retry-After` gets a full window again.
+A window opens at a key's first attempt and lasts the limit's length; one upsert counts a
+request's attempt against all its keys (its address, its account) and reads the counts back.
+A refused attempt is not counted (its transaction rolls back), so a client that waits out
+`Retry-After` gets a full window again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from vouch.server.config import RateLimit
 from vouch.server.context import Context
 from vouch.server.errors import RateLimited
 from vouch.server.storage import Transaction
 
-_HIT = (
-    "INSERT INTO rate_limits (key, window_start, window_end, hits) VALUES (?, ?, ?, 1)"
+_ROW = "(?, ?, ?, 1)"
+_UPSERT = (
     " ON CONFLICT (key) DO UPDATE SET"
     " hits = CASE WHEN rate_limits.window_end > ? THEN rate_limits.hits + 1 ELSE 1 END,"
     " window_start = CASE WHEN rate_limits.window_end > ?"
     " THEN rate_limits.window_start ELSE excluded.window_start END,"
     " window_end = CASE WHEN rate_limits.window_end > ?"
     " THEN rate_limits.window_end ELSE excluded.window_end END"
-    " RETURNING hits, window_end"
+    " RETURNING key, hits, window_end"
 )
+_HITS: dict[int, str] = {}
 
 Hit = tuple[str, str]  # (limit name, subject: an address or an account)
 
@@ -30,10 +33,29 @@ Hit = tuple[str, str]  # (limit name, subject: an address or an account)
 def hit(tx: Transaction, context: Context, hits: Sequence[Hit]) -> None:
     """Count one attempt against each (limit, subject); RateLimited if any is over."""
     now = context.now()
-    for name, subject in hits:
-        limit = context.config.rate_limit(name)
-        row = tx.one(_HIT, (f"{name}:{subject}", now, now + limit.seconds, now, now, now))
-        assert row is not None
+    limits = [(f"{name}:{subject}", context.config.rate_limit(name)) for name, subject in hits]
+    if not limits:
+        return
+    if len({key for key, _ in limits}) != len(limits):  # one statement may not update a row twice
+        for key, limit in limits:
+            _check(tx, [(key, limit)], now)
+        return
+    _check(tx, limits, now)
+
+
+def _check(tx: Transaction, limits: list[tuple[str, RateLimit]], now: int) -> None:
+    sql = _HITS.get(len(limits))
+    if sql is None:
+        rows = ", ".join([_ROW] * len(limits))  # placeholders only
+        sql = _HITS[len(limits)] = (
+            f"INSERT INTO rate_limits (key, window_start, window_end, hits) VALUES {rows}{_UPSERT}"  # noqa: S608
+        )
+    params: list[object] = []
+    for key, limit in limits:
+        params += (key, now, now + limit.seconds)
+    counted = {row["key"]: row for row in tx.all(sql, (*params, now, now, now))}
+    for key, limit in limits:
+        row = counted[key]
         if row["hits"] > limit.count:
             retry_after = max(1, int(row["window_end"]) - now)
             raise RateLimited(

@@ -312,14 +312,17 @@ def apply_plan(tx: Transaction, context: Context, recovery: Recovery, plan: Plan
             if used != 1:
                 raise ApprovalInvalid(REFUSALS["passkey"], extra={"guardian_id": item.guardian_id})
     new_id = b64url_encode(plan.credential.id)
-    if accounts.credential_exists(tx, new_id):
-        raise Conflict("This passkey is already registered.", code="credential_exists")
     revoked = tx.execute(
         "UPDATE credentials SET revoked_at = ? WHERE account_id = ? AND role = ?"
         " AND revoked_at IS NULL",
         (now, account_id, accounts.SIGNIN),
     )
-    accounts.add_credential(tx, account_id=account_id, credential=plan.credential, now=now)
+    # After the revocation, so the new passkey stays active; a passkey already registered
+    # (by anyone) refuses the whole recovery, whose writes then all roll back.
+    if not accounts.add_new_credential(
+        tx, account_id=account_id, credential=plan.credential, now=now
+    ):
+        raise Conflict("This passkey is already registered.", code="credential_exists")
     sessions.revoke_sessions(tx, account_id, now)
     tx.execute(
         "UPDATE recoveries SET status = ?, finished_at = ? WHERE account_id = ? AND status = ?"

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from vouch.core.errors import MalformedInput
 from vouch.core.messages import NewCredential, recovery_message
 from vouch.core.usernames import InvalidUsername, normalize_username
-from vouch.server import accounts, approvals, audit, ceremonies, ratelimit, recovery, sessions
+from vouch.server import approvals, audit, ceremonies, ratelimit, recovery, sessions
 from vouch.server.api import Endpoint, body_schema, client_address, decode_b64, read_body
 from vouch.server.approvals import PasskeyState
 from vouch.server.context import Context, context_of
@@ -261,14 +261,13 @@ async def execute(request: Request) -> Response:
 def _complete_body(
     tx: Transaction, context: Context, found: Recovery, session: str, audience: str
 ) -> dict[str, Any]:
+    # A recovery's username is the account's (looked up by it at start; never renamed).
     assert found.account_id is not None
-    account = accounts.find_account(tx, found.account_id)
-    assert account is not None
     body = signed_in(
         tx,
         context,
-        account_id=account["id"],
-        username=account["username"],
+        account_id=found.account_id,
+        username=found.username,
         audience=audience,
         session=session,
     )
