@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -14,17 +14,17 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vouch.server import keyring, maintenance
-from vouch.server.api import Endpoint
+from vouch.server.api import Endpoint, Handler
 from vouch.server.config import Config
 from vouch.server.context import Context
 from vouch.server.decoys import Decoys
 from vouch.server.errors import RateLimited, VouchError
-from vouch.server.headers import SecurityHeaders
+from vouch.server.headers import SecurityHeaders, security_headers
 from vouch.server.openapi import build_openapi
 from vouch.server.routes import all_endpoints
 from vouch.server.static import PrecompressedStaticFiles
@@ -143,7 +143,9 @@ def create_app(config: Config, *, database: Database | None = None) -> Starlette
             ),
         ),
     ]
-    app = Starlette(
+    app = VouchApp(
+        endpoints,
+        security_headers(config),
         routes=routes,
         middleware=[Middleware(SecurityHeaders, config=config)],
         exception_handlers={
@@ -157,6 +159,84 @@ def create_app(config: Config, *, database: Database | None = None) -> Starlette
     app.router = FixedPathRouter(routes, lifespan=lifespan)
     app.state.context = context
     return app
+
+
+class VouchApp(Starlette):
+    """Starlette, with the API endpoints answered ahead of its middleware (ApiFastPath)."""
+
+    def __init__(
+        self, endpoints: list[Endpoint], headers: list[tuple[bytes, bytes]], **options: Any
+    ):
+        super().__init__(**options)
+        self.endpoints = endpoints
+        self.headers = headers
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return ApiFastPath(super().build_middleware_stack(), self.endpoints, self.headers)
+
+
+_HANDLERS: tuple[tuple[type[Exception], Callable[[Request, Exception], Awaitable[Response]]], ...]
+_HANDLERS = (
+    (VouchError, _vouch_error),
+    (StorageConflict, _storage_conflict),
+    (StorageBusy, _storage_busy),
+    (HTTPException, _http_error),
+)
+
+
+class ApiFastPath:
+    """The API endpoints without Starlette's middleware stack: what that stack does for them,
+    done in one frame, ahead of it.
+
+    A request for an endpoint's path and method is answered here: its handler, the same
+    exception handlers (`_HANDLERS`, as registered with Starlette), the security headers,
+    and for anything else the bare 500 Starlette's ServerErrorMiddleware sends (and the
+    exception raised on to uvicorn, which logs it). Every other request (static files, a
+    wrong method, /healthz) goes through the Starlette stack as before.
+    """
+
+    def __init__(
+        self, stack: ASGIApp, endpoints: list[Endpoint], headers: list[tuple[bytes, bytes]]
+    ):
+        self.stack = stack
+        self.routes = {(endpoint.method, endpoint.path): endpoint.handler for endpoint in endpoints}
+        self.headers = headers
+        self.header_names = {name for name, _ in self.headers}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("root_path"):
+            handler = self.routes.get((scope["method"], scope["path"]))
+            if handler is not None:
+                await self.handle(handler, scope, receive, send)
+                return
+        await self.stack(scope, receive, send)
+
+    async def handle(self, handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("path_params", {})
+        request = Request(scope, receive, send)
+        try:
+            try:
+                response = await handler(request)
+            except Exception as exc:
+                for kind, on_error in _HANDLERS:
+                    if isinstance(exc, kind):
+                        response = await on_error(request, exc)
+                        break
+                else:
+                    raise
+        except Exception:
+            await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
+            raise
+        headers = response.raw_headers
+        names = {name for name, _ in headers}
+        if names.isdisjoint(self.header_names):
+            headers = headers + self.headers
+        else:  # the response set one itself: keep it (as SecurityHeaders does)
+            headers = headers + [header for header in self.headers if header[0] not in names]
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": response.body})
 
 
 class FixedPathRouter(Router):

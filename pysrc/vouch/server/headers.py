@@ -39,16 +39,21 @@ def permissions_policy(config: Config) -> str:
     )
 
 
+def security_headers(config: Config) -> list[tuple[bytes, bytes]]:
+    """The headers every response gets (unless it set one of them itself)."""
+    return [
+        (b"content-security-policy", content_security_policy(config).encode()),
+        (b"permissions-policy", permissions_policy(config).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cross-origin-resource-policy", b"same-origin"),
+    ]
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, config: Config):
         self.app = app
-        self.headers = [
-            (b"content-security-policy", content_security_policy(config).encode()),
-            (b"permissions-policy", permissions_policy(config).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"cross-origin-resource-policy", b"same-origin"),
-        ]
+        self.headers = security_headers(config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
