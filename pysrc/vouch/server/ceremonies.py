@@ -14,7 +14,10 @@ from typing import Any
 
 import webauthn
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from webauthn.helpers import decode_credential_public_key, decoded_public_key_to_cryptography
+from webauthn.helpers.cose import COSECRV
+from webauthn.helpers.decode_credential_public_key import DecodedEC2PublicKey
 from webauthn.helpers.exceptions import (
     InvalidAuthenticationResponse,
     InvalidCBORData,
@@ -24,14 +27,9 @@ from webauthn.helpers.exceptions import (
     UnsupportedPublicKey,
     UnsupportedPublicKeyType,
 )
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
+from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
-from vouch.core.b64url import b64url_decode
+from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.errors import MalformedInput
 from vouch.server.config import Config
 from vouch.server.errors import VerificationFailed
@@ -48,6 +46,7 @@ _PARSE_ERRORS = (
     AttributeError,
 )
 TIMEOUT_MS = 120_000
+_P256 = ec.SECP256R1()
 
 
 @dataclass(frozen=True)
@@ -61,14 +60,46 @@ class RegisteredCredential:
     public_key_sha256: bytes
 
 
+# SubjectPublicKeyInfo DER of a P-256 key, up to its uncompressed point (RFC 5480).
+_P256_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
+
+
 def spki_sha256(cose_public_key: bytes) -> bytes:
     """SHA-256 of the key as SubjectPublicKeyInfo DER: what the browser's
     `response.getPublicKey()` returns, so the page can name the credential the same way."""
-    key = decoded_public_key_to_cryptography(decode_credential_public_key(cose_public_key))
+    decoded = decode_credential_public_key(cose_public_key)
+    if (
+        isinstance(decoded, DecodedEC2PublicKey)
+        and decoded.crv == COSECRV.P256
+        and len(decoded.x) == len(decoded.y) == 32
+    ):
+        # The common case without the DER encoder; the point is still checked to be on the
+        # curve, as building the key object below would.
+        point = b"\x04" + decoded.x + decoded.y
+        ec.EllipticCurvePublicKey.from_encoded_point(_P256, point)
+        return hashlib.sha256(_P256_SPKI_PREFIX + point).digest()
+    key = decoded_public_key_to_cryptography(decoded)
     der = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return hashlib.sha256(der).digest()
+
+
+# The parts of the creation options that never change: what py_webauthn's
+# generate_registration_options + options_to_json give for our fixed policy (ES256, EdDSA and
+# RS256 keys; user verification required; no attestation), built here directly since a
+# recovery start asks for them every time. tests/server/test_ceremonies.py compares the two.
+_PUBLIC_KEY_PARAMS = [
+    {"type": "public-key", "alg": alg} for alg in (-8, -7, -257)
+]  # default_supported_pub_key_algs: EdDSA, ES256, RS256
+_SELECTION = {
+    True: {"residentKey": "required", "requireResidentKey": True, "userVerification": "required"},
+    False: {
+        "residentKey": "discouraged",
+        "requireResidentKey": False,
+        "userVerification": "required",
+    },
+}
 
 
 def registration_options(
@@ -81,25 +112,22 @@ def registration_options(
     discoverable: bool = True,
 ) -> dict[str, Any]:
     """Options for navigator.credentials.create, as the JSON the browser parses."""
-    options = webauthn.generate_registration_options(
-        rp_id=config.effective_rp_id,
-        rp_name=config.rp_name,
-        user_id=user_id,
-        user_name=username,
-        challenge=challenge,
-        timeout=TIMEOUT_MS,
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=(
-                ResidentKeyRequirement.REQUIRED
-                if discoverable
-                else ResidentKeyRequirement.DISCOURAGED
-            ),
-            user_verification=UserVerificationRequirement.REQUIRED,
-        ),
-        exclude_credentials=[PublicKeyCredentialDescriptor(id=item) for item in exclude],
-    )
-    result: dict[str, Any] = json.loads(webauthn.options_to_json(options))
-    return result
+    if not username or not 0 < len(user_id) <= 64 or not challenge:
+        raise ValueError(
+            "registration options need a user name, a 1-64 byte user ID and a challenge"
+        )
+    return {
+        "rp": {"name": config.rp_name, "id": config.effective_rp_id},
+        "user": {"id": b64url_encode(user_id), "name": username, "displayName": username},
+        "challenge": b64url_encode(challenge),
+        "pubKeyCredParams": [dict(param) for param in _PUBLIC_KEY_PARAMS],
+        "timeout": TIMEOUT_MS,
+        "excludeCredentials": [
+            {"id": b64url_encode(item), "type": "public-key"} for item in exclude
+        ],
+        "authenticatorSelection": dict(_SELECTION[discoverable]),
+        "attestation": "none",
+    }
 
 
 def authentication_options(

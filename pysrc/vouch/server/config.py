@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
@@ -72,7 +73,7 @@ class Config:
     rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: DEFAULT_RATE_LIMITS)
     extra: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def effective_rp_id(self) -> str:
         """The RP ID the authenticators scope credentials to: the dialog host unless set."""
         return self.rp_id or (urlsplit(self.origin).hostname or "localhost")
