@@ -14,6 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from starlette.requests import Request
+from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.responses import Response
 
 from vouch.core.b64url import b64url_decode
@@ -22,6 +23,21 @@ from vouch.server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaTyp
 from vouch.server.fastschema import Check, compile_check
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+# Starlette's JSONResponse calls json.dumps with non-default options, which builds a new
+# JSONEncoder for every response; this one encoder gives the same bytes.
+_encode = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+).encode
+
+
+class JSONResponse(StarletteJSONResponse):
+    """Starlette's JSONResponse, rendered by an encoder made once."""
+
+    def render(self, content: Any) -> bytes:
+        return _encode(content).encode("utf-8")
+
+
 JSONSchema = dict[str, Any]
 
 

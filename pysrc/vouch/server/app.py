@@ -14,12 +14,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vouch.server import keyring, maintenance
-from vouch.server.api import Endpoint, Handler
+from vouch.server.api import Endpoint, Handler, JSONResponse
 from vouch.server.config import Config
 from vouch.server.context import Context
 from vouch.server.decoys import Decoys

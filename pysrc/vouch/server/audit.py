@@ -15,6 +15,7 @@ from vouch.server.context import Context
 from vouch.server.storage import StorageBusy, Transaction
 
 log = logging.getLogger("vouch.server.audit")
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...)
 
 MAX_EVENTS = 200
 
@@ -24,7 +25,7 @@ def record(
 ) -> None:
     tx.execute(
         "INSERT INTO audit_events (account_id, at, kind, detail) VALUES (?, ?, ?, ?)",
-        (account_id, context.now(), kind, json.dumps(detail, separators=(",", ":"))),
+        (account_id, context.now(), kind, _compact(detail)),
     )
 
 

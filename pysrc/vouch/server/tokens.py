@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from vouch.core.b64url import b64url_encode
 
 ALGORITHM = "EdDSA"
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...)
 
 
 def thumbprint(public_key: bytes) -> str:
@@ -64,7 +65,7 @@ class TokenIssuer:
             "jti": secrets.token_urlsafe(16),
             "preferred_username": username,
         }
-        payload = b64url_encode(json.dumps(claims, separators=(",", ":")).encode())
+        payload = b64url_encode(_compact(claims).encode())
         signing_input = f"{self._header}.{payload}"
         return f"{signing_input}.{b64url_encode(self._key.sign(signing_input.encode()))}"
 

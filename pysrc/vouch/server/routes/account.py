@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from vouch.server import accounts, audit, recovery, sessions
 from vouch.server import guardians as guardian_store
-from vouch.server.api import Endpoint
+from vouch.server.api import Endpoint, JSONResponse
 from vouch.server.context import context_of
 from vouch.server.routes import schemas
 from vouch.server.routes.guardians import OWNER_GUARDIAN

@@ -9,14 +9,14 @@ cannot be replayed to roll the configuration back.
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from vouch.core.b64url import b64url_encode
 from vouch.core.errors import MalformedInput
 from vouch.core.messages import GuardiansChange, guardians_message, webauthn_challenge_for
 from vouch.server import accounts, audit, ceremonies, challenges, sessions
 from vouch.server import guardians as guardian_store
-from vouch.server.api import Endpoint, body_schema, decode_b64, read_body
+from vouch.server.api import Endpoint, JSONResponse, body_schema, decode_b64, read_body
 from vouch.server.context import Context, context_of
 from vouch.server.errors import BadRequest, ChallengeError, Conflict, VerificationFailed
 from vouch.server.routes import schemas

@@ -5,12 +5,19 @@ from __future__ import annotations
 import secrets
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from vouch.core.b64url import b64url_encode
 from vouch.core.usernames import InvalidUsername, normalize_username
 from vouch.server import accounts, audit, ceremonies, challenges, ratelimit, sessions
-from vouch.server.api import Endpoint, body_schema, client_address, decode_b64, read_body
+from vouch.server.api import (
+    Endpoint,
+    JSONResponse,
+    body_schema,
+    client_address,
+    decode_b64,
+    read_body,
+)
 from vouch.server.context import context_of
 from vouch.server.errors import BadRequest, Conflict, VerificationFailed, VouchError
 from vouch.server.routes import schemas

@@ -12,13 +12,20 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from vouch.core.errors import MalformedInput
 from vouch.core.messages import NewCredential, recovery_message
 from vouch.core.usernames import InvalidUsername, normalize_username
 from vouch.server import approvals, audit, ceremonies, ratelimit, recovery, sessions
-from vouch.server.api import Endpoint, body_schema, client_address, decode_b64, read_body
+from vouch.server.api import (
+    Endpoint,
+    JSONResponse,
+    body_schema,
+    client_address,
+    decode_b64,
+    read_body,
+)
 from vouch.server.approvals import PasskeyState
 from vouch.server.context import Context, context_of
 from vouch.server.errors import BadRequest, VouchError
