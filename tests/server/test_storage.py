@@ -294,3 +294,53 @@ def test_guardians_and_audit_round_trip(database: Database) -> None:
     database.run_sync(lambda tx: audit.record(tx, context, "acct", "second", {"k": 2}))
     events = database.run_sync(lambda tx: audit.events(tx, "acct"))
     assert [event["kind"] for event in events] == ["second", "first"]
+
+
+def test_version_3_keeps_rate_limits_and_audit_events(
+    target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database made by a server before version 3 keeps its rows (SQLite rebuilds the two
+    tables: rate_limits WITHOUT ROWID, audit_events without AUTOINCREMENT)."""
+    from vouch.server.storage import migrations
+
+    with monkeypatch.context() as before:
+        before.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+        old = open_database(target)
+        old.run_sync(lambda tx: tx.execute("DELETE FROM schema_version WHERE version > 2"))
+    context = build_context(Config(), old, clock=lambda: 1000)
+
+    def fill(tx: Transaction) -> None:
+        add_account(tx, "v2")
+        for n in range(3):
+            audit.record(tx, context, "v2", "sign_in", {"n": n})
+        ratelimit.hit(tx, context, [("signin_address", "192.0.2.1")])
+
+    old.run_sync(fill)
+    old.close()
+    database = open_database(target)
+    try:
+        version = database.run_sync(
+            lambda tx: tx.one("SELECT MAX(version) AS v FROM schema_version")
+        )
+        assert version == {"v": LATEST_VERSION}
+        context = build_context(Config(), database, clock=lambda: 1001)
+        database.run_sync(lambda tx: audit.record(tx, context, "v2", "sign_in", {"n": 3}))
+        events = database.run_sync(lambda tx: audit.events(tx, "v2"))
+        assert [event["detail"]["n"] for event in events] == [3, 2, 1, 0]
+        hits = database.run_sync(
+            lambda tx: tx.one("SELECT hits FROM rate_limits WHERE key = 'signin_address:192.0.2.1'")
+        )
+        assert hits == {"hits": 1}
+        if not target.startswith("postgres"):
+            tables = database.run_sync(
+                lambda tx: {
+                    row["name"]: row["sql"]
+                    for row in tx.all("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+                }
+            )
+            assert tables["rate_limits"].rstrip().endswith("WITHOUT ROWID")
+            assert "AUTOINCREMENT" not in tables["audit_events"]
+            assert "rate_limits_v3" not in tables
+            assert "audit_events_v3" not in tables
+    finally:
+        database.close()

@@ -128,11 +128,58 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     ),
 ]
 
+# A statement starting with this runs on SQLite only (a storage layout PostgreSQL has no
+# counterpart of); on PostgreSQL its version is recorded with nothing to do.
+SQLITE_ONLY = "-- sqlite only\n"
+
+MIGRATIONS.append(
+    (
+        3,
+        [
+            # Rate-limit rows are found by their text key: as a rowid table, every upsert
+            # walked (and wrote) both the key's index and the table; WITHOUT ROWID it is one
+            # b-tree. Two upserts of a request count on every recovery and sign-in.
+            SQLITE_ONLY
+            + """CREATE TABLE rate_limits_v3 (
+                key TEXT PRIMARY KEY,
+                window_start BIGINT NOT NULL,
+                window_end BIGINT NOT NULL,
+                hits INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+            "-- sqlite only\n"
+            "INSERT INTO rate_limits_v3 SELECT key, window_start, window_end, hits"
+            " FROM rate_limits",
+            SQLITE_ONLY + "DROP TABLE rate_limits",
+            SQLITE_ONLY + "ALTER TABLE rate_limits_v3 RENAME TO rate_limits",
+            # AUTOINCREMENT kept a row in sqlite_sequence updated on every event (another
+            # page per commit). Event ids only order an account's events (newest first): a
+            # plain INTEGER PRIMARY KEY takes the largest id + 1, which is that order, since
+            # no event is ever deleted (no id can come back).
+            SQLITE_ONLY
+            + """CREATE TABLE audit_events_v3 (
+                id INTEGER PRIMARY KEY,
+                account_id TEXT NOT NULL REFERENCES accounts(id),
+                at BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )""",
+            "-- sqlite only\n"
+            "INSERT INTO audit_events_v3 SELECT id, account_id, at, kind, detail"
+            " FROM audit_events",
+            SQLITE_ONLY + "DROP TABLE audit_events",
+            SQLITE_ONLY + "ALTER TABLE audit_events_v3 RENAME TO audit_events",
+            SQLITE_ONLY + "CREATE INDEX audit_events_account ON audit_events(account_id, id)",
+        ],
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
-def for_dialect(statement: str, dialect: str) -> str:
-    """Translate the shared schema SQL into one backend's types."""
+def for_dialect(statement: str, dialect: str) -> str | None:
+    """Translate the shared schema SQL into one backend's types (None: not for this one)."""
+    if statement.startswith(SQLITE_ONLY):
+        return statement[len(SQLITE_ONLY) :] if dialect == "sqlite" else None
     if dialect == "postgresql":
         return statement.replace("BLOB", "BYTEA").replace(
             "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -163,6 +210,8 @@ def apply_migrations(
         if version <= current:
             continue
         for statement in statements:
-            tx.execute(for_dialect(statement, dialect))
+            translated = for_dialect(statement, dialect)
+            if translated is not None:
+                tx.execute(translated)
         tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
     return LATEST_VERSION
