@@ -261,9 +261,37 @@ def _from_row(row: Row, codes: list[Row]) -> Guardian:
     )
 
 
+# A guardian passkey's credential row, read with its guardian (a recovery checks it).
+_WITH_PASSKEYS = (
+    "SELECT g.*, c.public_key AS passkey_public_key, c.sign_count AS passkey_sign_count,"
+    " c.revoked_at AS passkey_revoked_at FROM guardians g"
+    " LEFT JOIN credentials c ON c.id = g.credential_id"
+    " WHERE g.account_id = ? ORDER BY g.ordinal"
+)
+
+
 def load(tx: Transaction, account_id: str) -> list[Guardian]:
     """The account's guardians in their configured order (two queries, whatever the count)."""
-    rows = tx.all("SELECT * FROM guardians WHERE account_id = ? ORDER BY ordinal", (account_id,))
+    return _load(tx, account_id)[0]
+
+
+def load_with_passkeys(
+    tx: Transaction, account_id: str
+) -> tuple[list[Guardian], dict[str, tuple[bytes, int]]]:
+    """`load`, and each guardian passkey's unrevoked credential: (COSE public key, sign
+    count) by credential ID, read in the same two queries."""
+    return _load(tx, account_id, with_passkeys=True)
+
+
+def _load(
+    tx: Transaction, account_id: str, *, with_passkeys: bool = False
+) -> tuple[list[Guardian], dict[str, tuple[bytes, int]]]:
+    if with_passkeys:
+        rows = tx.all(_WITH_PASSKEYS, (account_id,))
+    else:
+        rows = tx.all(
+            "SELECT * FROM guardians WHERE account_id = ? ORDER BY ordinal", (account_id,)
+        )
     codes = tx.all(
         "SELECT guardian_id, idx, public_key, used_at FROM backup_codes"
         " WHERE account_id = ? ORDER BY guardian_id, idx",
@@ -272,14 +300,34 @@ def load(tx: Transaction, account_id: str) -> list[Guardian]:
     by_guardian: dict[str, list[Row]] = {}
     for code in codes:
         by_guardian.setdefault(code["guardian_id"], []).append(code)
-    return [_from_row(row, by_guardian.get(row["id"], [])) for row in rows]
+    passkeys = {
+        row["credential_id"]: (bytes(row["passkey_public_key"]), row["passkey_sign_count"])
+        for row in rows
+        if with_passkeys
+        and row["credential_id"] is not None
+        and row["passkey_public_key"] is not None
+        and row["passkey_revoked_at"] is None
+    }
+    return [_from_row(row, by_guardian.get(row["id"], [])) for row in rows], passkeys
 
 
 def load_set(tx: Transaction, account: Row) -> GuardianSet:
+    return _guardian_set(account, load(tx, account["id"]))
+
+
+def load_set_with_passkeys(
+    tx: Transaction, account: Row
+) -> tuple[GuardianSet, dict[str, tuple[bytes, int]]]:
+    """`load_set`, and its passkey guardians' credentials (see `load_with_passkeys`)."""
+    guardians, passkeys = load_with_passkeys(tx, account["id"])
+    return _guardian_set(account, guardians), passkeys
+
+
+def _guardian_set(account: Row, guardians: list[Guardian]) -> GuardianSet:
     return GuardianSet(
         account=account["id"],
         threshold=account["threshold"],
-        guardians=tuple(load(tx, account["id"])),
+        guardians=tuple(guardians),
         version=account["guardians_version"],
     )
 

@@ -183,14 +183,11 @@ def guardians_of(
             "This account's guardians changed after the recovery started: start again.",
             code="guardians_changed",
         )
-    guardian_set = guardian_store.load_set(tx, account)
-    passkeys: dict[str, PasskeyState] = {}
-    for guardian in guardian_set.guardians:
-        if guardian.credential_id is None:
-            continue
-        stored = accounts.find_credential(tx, guardian.credential_id)
-        if stored is not None and not stored.revoked:
-            passkeys[guardian.credential_id] = PasskeyState(stored.public_key, stored.sign_count)
+    guardian_set, stored = guardian_store.load_set_with_passkeys(tx, account)
+    passkeys = {
+        credential_id: PasskeyState(public_key, sign_count)
+        for credential_id, (public_key, sign_count) in stored.items()
+    }
     return guardian_set, passkeys
 
 
