@@ -8,7 +8,9 @@
 // length } (Uint8Arrays and integers), and one out: { id, key } or { id, error, name }.
 // The wasm is compiled once, as the worker starts (the page starts it ahead of need); each
 // derivation gets a fresh instance, so the memory Argon2 took (memoryKib and then some) is
-// garbage once the key is out.
+// garbage once the key is out. { prepare: memoryKib } readies the next derivation's
+// instance while the user is still typing: its memory grown and touched, which is a fifth
+// of a derivation's time when it happens inside it (the kernel zeroing fresh pages).
 const ARGON2_ID = 2;
 const ARGON2_VERSION_13 = 0x13;
 const WASM_URL = new URL("vendor/phi-ag-argon2/argon2.wasm", import.meta.url);
@@ -26,6 +28,18 @@ async function instantiate() {
   instance.exports._initialize();
   return instance.exports;
 }
+
+async function prepare(memoryKib) {
+  const wasm = await instantiate();
+  const bytes = memoryKib * 1024 + (1 << 20); // Argon2's blocks, plus room for the rest
+  const at = wasm.malloc(bytes);
+  if (at) {
+    new Uint8Array(wasm.memory.buffer, at, bytes).fill(0);
+    wasm.free(at); // the allocator keeps the memory: argon2_hash gets this region back
+  }
+  return wasm;
+}
+let prepared = null;
 
 function argon2id(wasm, { password, salt, memoryKib, iterations, lanes, length }) {
   const pointers = [wasm.malloc(Math.max(password.length, 1)), wasm.malloc(salt.length), wasm.malloc(length)];
@@ -53,9 +67,17 @@ function argon2id(wasm, { password, salt, memoryKib, iterations, lanes, length }
 }
 
 self.onmessage = async ({ data }) => {
+  if (data.prepare) {
+    prepared ??= prepare(data.prepare);
+    prepared.catch(() => {}); // a derivation reports it
+    return;
+  }
   const { id } = data;
+  const ready = prepared;
+  prepared = null; // used once: its memory is garbage after this derivation
   try {
-    const key = argon2id(await instantiate(), data);
+    const wasm = (ready && (await ready.catch(() => null))) || (await instantiate());
+    const key = argon2id(wasm, data);
     self.postMessage({ id, key }, [key.buffer]);
   } catch (error) {
     self.postMessage({ id, error: String(error?.message ?? error), name: error?.name ?? "Error" });

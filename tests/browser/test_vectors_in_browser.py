@@ -120,16 +120,42 @@ json.dumps({
     assert found["default"] == "BrowserProvider"
 
 
-def test_argon2id_falls_back_to_hash_wasm_without_wasm_simd(pyodide_page: Page) -> None:
-    found = run_python(pyodide_page, WITHOUT_SIMD)
-    assert found["before"] == "wasm-simd-worker"
-    assert found["after"] == "hash-wasm"
+PREPARED = """
+import asyncio
+import json
+from vouch.crypto.browser import BrowserProvider
+
+provider = BrowserProvider()
+provider.prepare(19 * 1024)  # the worker readies an instance with its memory grown
+await asyncio.sleep(0.2)
+keys = [
+    (await provider.argon2id(b"passphrase", bytes(16), memory_kib=19 * 1024, iterations=2,
+                             lanes=1)).hex()
+    for _ in range(2)  # the second one runs on a fresh instance: prepared ones serve once
+]
+json.dumps({"keys": keys, "backend": provider.argon2_backend})
+"""
+
+
+def native_argon2id_small() -> bytes:
     native = NativeProvider().argon2id(
         b"passphrase", bytes(16), memory_kib=19 * 1024, iterations=2, lanes=1
     )
     with ThreadPoolExecutor(max_workers=1) as pool:  # sync Playwright owns this thread's loop
-        expected = pool.submit(asyncio.run, native).result()
-    assert found["key"] == expected.hex()
+        return pool.submit(asyncio.run, native).result()
+
+
+def test_a_prepared_worker_derives_the_same_key(pyodide_page: Page) -> None:
+    found = run_python(pyodide_page, PREPARED)
+    assert found["backend"] == "wasm-simd-worker"
+    assert found["keys"] == [native_argon2id_small().hex()] * 2
+
+
+def test_argon2id_falls_back_to_hash_wasm_without_wasm_simd(pyodide_page: Page) -> None:
+    found = run_python(pyodide_page, WITHOUT_SIMD)
+    assert found["before"] == "wasm-simd-worker"
+    assert found["after"] == "hash-wasm"
+    assert found["key"] == native_argon2id_small().hex()
 
 
 @pytest.mark.parametrize("backend", ["wasm-simd-worker", "hash-wasm"])

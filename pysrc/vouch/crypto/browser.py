@@ -22,6 +22,7 @@ from vouch.crypto import _checks
 
 DEFAULT_HASH_WASM_URL = "/vendor/hash-wasm/argon2.umd.min.js"
 DEFAULT_ARGON2_WORKER_URL = "/argon2id-worker.js"
+DEFAULT_MEMORY_KIB = 64 * 1024  # vouch.core.kdf's default; crypto does not import core
 
 # PKCS#8 PrivateKeyInfo for Ed25519 (RFC 8410, section 7) is this fixed DER
 # header followed by the 32-byte seed; WebCrypto has no "raw" private import.
@@ -122,6 +123,11 @@ class _Argon2Worker:
         self._worker.onmessage = self._on_message
         self._worker.onerror = self._on_error
 
+    def prepare(self, memory_kib: int) -> None:
+        """Have the next derivation's instance ready, its memory grown (see the worker)."""
+        if not self.broken:
+            self._worker.postMessage(_js_object(prepare=memory_kib))
+
     async def derive(self, *, password: bytes, salt: bytes, **numbers: int) -> bytes | None:
         """Argon2id in the worker; None if this browser cannot run it there."""
         if self.broken:
@@ -188,10 +194,10 @@ class BrowserProvider:
         self.argon2_worker_url = argon2_worker_url
         self._hashwasm_loading: asyncio.Future[None] | None = None
 
-    def prepare(self) -> None:
-        """Start the Argon2id worker now (it compiles its wasm), before a derivation needs it."""
+    def prepare(self, memory_kib: int = DEFAULT_MEMORY_KIB) -> None:
+        """Start the Argon2id worker and ready its next derivation, before it is needed."""
         if self.argon2_worker_url:
-            _argon2_worker(self.argon2_worker_url)
+            _argon2_worker(self.argon2_worker_url).prepare(memory_kib)
 
     @property
     def argon2_backend(self) -> str:

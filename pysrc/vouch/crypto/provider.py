@@ -22,11 +22,11 @@ class Provider(Protocol):
         """Short provider name ("native", "browser"), used in reports and vectors."""
         ...
 
-    def prepare(self) -> None:
-        """Start, without waiting, what the first Argon2id call would otherwise wait for.
+    def prepare(self, memory_kib: int = 64 * 1024) -> None:
+        """Start, without waiting, what the next Argon2id call would otherwise wait for.
 
-        Callers use it when a derivation is coming (a passphrase field is on screen);
-        it changes no result and may do nothing.
+        Callers use it when a derivation with ``memory_kib`` is coming (a passphrase field
+        is on screen); it changes no result and may do nothing.
         """
         ...
 

@@ -6,9 +6,12 @@ nothing); only the final execute changes the account, so leaving halfway changes
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from typing import TYPE_CHECKING, Any
 
+from vouch.core.errors import MalformedInput
+from vouch.core.kdf import Argon2Params
 from vouch.core.usernames import normalize_username
 from vouch.crypto import default_provider
 from vouch.dialog import jsbridge, messages
@@ -131,8 +134,10 @@ class RecoveryScreens:
         screen.on("[data-form=secret]", "submit", lambda event: self.on_secret(event, guardian))
         screen.on("[data-action=back]", "click", lambda _e: self.show_guardians())
         screen.focus("#secret")
-        if guardian["kind"] == "passphrase":
-            default_provider().prepare()  # the Argon2id worker starts while the user types
+        if guardian["kind"] == "passphrase":  # readies Argon2id while the user types
+            # (a malformed descriptor is reported by the derivation itself)
+            with contextlib.suppress(MalformedInput, KeyError, TypeError):
+                default_provider().prepare(Argon2Params.from_dict(guardian["kdf"]).memory_kib)
 
     def on_secret(self, event: Any, guardian: dict[str, Any]) -> None:
         jsbridge.prevent_default(event)
