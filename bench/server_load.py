@@ -36,12 +36,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
-import secrets
 import sqlite3
-import struct
 import sys
 import tempfile
 import time
@@ -52,11 +49,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import cbor2
 import uvloop
 import webauthn
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.server.helpers import (
     Api,
@@ -70,14 +64,9 @@ from tests.server.helpers import (
     save_guardians,
 )
 from tests.support.soft_authenticator import (
-    ES256,
-    FLAG_AT,
-    FLAG_UP,
-    FLAG_UV,
+    KeyPair,
     SoftAuthenticator,
-    SoftCredential,
     b64,
-    unb64,
 )
 
 from bench import live
@@ -105,83 +94,22 @@ class Account:
     # Made before the timed phase: the backup codes' Ed25519 keys (from their seeds) and the
     # P-256 keys of the passkeys the next recoveries register.
     code_keys: list[Ed25519PrivateKey] = field(default_factory=list)
-    new_keys: list[PreparedKey] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class PreparedKey:
-    """A P-256 key pair and its COSE and SubjectPublicKeyInfo encodings: key generation."""
-
-    key: ec.EllipticCurvePrivateKey
-    cose: bytes
-    spki: bytes
-
-    @classmethod
-    def generate(cls) -> PreparedKey:
-        key = ec.generate_private_key(ec.SECP256R1())
-        numbers = key.public_key().public_numbers()
-        cose = cbor2.dumps(
-            {
-                1: 2,
-                3: ES256,
-                -1: 1,
-                -2: numbers.x.to_bytes(32, "big"),
-                -3: numbers.y.to_bytes(32, "big"),
-            }
-        )
-        spki = key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return cls(key, cose, spki)
+    new_keys: list[KeyPair] = field(default_factory=list)
 
 
 class PreparedDevice(SoftAuthenticator):
     """The soft authenticator, registering a passkey whose key was generated beforehand.
 
-    `create` answers the server's creation options the way SoftAuthenticator.create does
-    (same authenticator data, "none" attestation, client data, response JSON); only the key
+    `create` is SoftAuthenticator.create with the key pair made beforehand: only the key
     generation is taken out of the timed phase.
     """
 
-    def __init__(self, origin: str, prepared: PreparedKey):
+    def __init__(self, origin: str, prepared: KeyPair):
         super().__init__(origin)
         self.prepared = prepared
 
     def create(self, options: dict[str, Any], **_: Any) -> dict[str, Any]:
-        rp_id = options["rp"]["id"]
-        credential = SoftCredential(
-            id=secrets.token_bytes(32),
-            rp_id=rp_id,
-            user_handle=unb64(options["user"]["id"]),
-            key=self.prepared.key,
-        )
-        self.credentials[credential.id] = credential
-        auth_data = (
-            hashlib.sha256(rp_id.encode()).digest()
-            + bytes([FLAG_UP | FLAG_AT | FLAG_UV])
-            + struct.pack(">I", credential.sign_count)
-            + bytes(16)  # AAGUID
-            + struct.pack(">H", len(credential.id))
-            + credential.id
-            + self.prepared.cose
-        )
-        attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
-        client_data = self._client_data("webauthn.create", options["challenge"], None)
-        return {
-            "id": credential.id_b64,
-            "rawId": credential.id_b64,
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": b64(client_data),
-                "attestationObject": b64(attestation),
-                "authenticatorData": b64(auth_data),
-                "transports": ["internal"],
-                "publicKeyAlgorithm": ES256,
-                "publicKey": b64(self.prepared.spki),
-            },
-            "clientExtensionResults": {},
-            "authenticatorAttachment": "platform",
-        }
+        return super().create(options, key_pair=self.prepared)
 
 
 def prepare_keys(accounts: list[Account], recoveries: int) -> None:
@@ -190,7 +118,7 @@ def prepare_keys(accounts: list[Account], recoveries: int) -> None:
         account.code_keys = [
             Ed25519PrivateKey.from_private_bytes(key.seed) for key in account.backup_codes.keys
         ]
-        account.new_keys = [PreparedKey.generate() for _ in range(recoveries)]
+        account.new_keys = [KeyPair.generate() for _ in range(recoveries)]
 
 
 # Setup (untimed) ------------------------------------------------------------------------------

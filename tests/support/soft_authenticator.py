@@ -35,6 +35,35 @@ def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def spki_der(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def cose_es256(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    numbers = public_key.public_numbers()
+    x, y = numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big")
+    return cbor2.dumps({1: 2, 3: ES256, -1: 1, -2: x, -3: y})
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A new passkey's P-256 key and its COSE and SubjectPublicKeyInfo encodings.
+
+    Made by `create` unless given one: a load test makes them before its timed phase.
+    """
+
+    key: ec.EllipticCurvePrivateKey
+    cose: bytes
+    spki: bytes
+
+    @classmethod
+    def generate(cls) -> KeyPair:
+        key = ec.generate_private_key(ec.SECP256R1())
+        return cls(key, cose_es256(key.public_key()), spki_der(key.public_key()))
+
+
 @dataclass
 class SoftCredential:
     id: bytes
@@ -48,24 +77,13 @@ class SoftCredential:
         return b64(self.id)
 
     def spki(self) -> bytes:
-        return self.key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        return spki_der(self.key.public_key())
 
     def public_key_sha256(self) -> bytes:
         return hashlib.sha256(self.spki()).digest()
 
     def cose_key(self) -> bytes:
-        numbers = self.key.public_key().public_numbers()
-        return cbor2.dumps(
-            {
-                1: 2,
-                3: ES256,
-                -1: 1,
-                -2: numbers.x.to_bytes(32, "big"),
-                -3: numbers.y.to_bytes(32, "big"),
-            }
-        )
+        return cose_es256(self.key.public_key())
 
 
 class SoftAuthenticator:
@@ -93,14 +111,16 @@ class SoftAuthenticator:
         origin: str | None = None,
         user_verified: bool = True,
         publish_public_key: bytes | None = None,
+        key_pair: KeyPair | None = None,
     ) -> dict[str, Any]:
         """The registration response to creation options (publicKey options JSON)."""
         rp_id = options["rp"]["id"]
+        key_pair = key_pair or KeyPair.generate()
         credential = SoftCredential(
             id=secrets.token_bytes(32),
             rp_id=rp_id,
             user_handle=unb64(options["user"]["id"]),
-            key=ec.generate_private_key(ec.SECP256R1()),
+            key=key_pair.key,
         )
         self.credentials[credential.id] = credential
         flags = FLAG_UP | FLAG_AT | (FLAG_UV if user_verified else 0)
@@ -111,7 +131,7 @@ class SoftAuthenticator:
             + bytes(16)  # AAGUID
             + struct.pack(">H", len(credential.id))
             + credential.id
-            + credential.cose_key()
+            + key_pair.cose
         )
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
         client_data = self._client_data("webauthn.create", options["challenge"], origin)
@@ -125,7 +145,7 @@ class SoftAuthenticator:
                 "authenticatorData": b64(auth_data),
                 "transports": ["internal"],
                 "publicKeyAlgorithm": ES256,
-                "publicKey": b64(publish_public_key or credential.spki()),
+                "publicKey": b64(publish_public_key or key_pair.spki),
             },
             "clientExtensionResults": {},
             "authenticatorAttachment": "platform",
