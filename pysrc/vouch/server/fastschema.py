@@ -97,17 +97,23 @@ def _equals_one_of(options: Any) -> Check:
     return lambda value: type(value) is str and value in allowed
 
 
-def _string_checks(schema: dict[str, Any]) -> list[Check]:
-    checks: list[Check] = []
-    low, high = schema.get("minLength"), schema.get("maxLength")
-    if low is not None or high is not None:
-        low, high = _bound(low, 0), _bound(high, None)
-        checks.append(
-            lambda value: (
-                type(value) is not str
-                or (low <= len(value) and (high is None or len(value) <= high))
-            )
+def _length_checks(
+    schema: dict[str, Any], kind: type[str] | type[list[Any]], low_key: str, high_key: str
+) -> list[Check]:
+    """minLength/maxLength or minItems/maxItems: values of other types pass (not theirs)."""
+    low, high = schema.get(low_key), schema.get(high_key)
+    if low is None and high is None:
+        return []
+    low, high = _bound(low, 0), _bound(high, None)
+    return [
+        lambda value: (
+            type(value) is not kind or (low <= len(value) and (high is None or len(value) <= high))
         )
+    ]
+
+
+def _string_checks(schema: dict[str, Any]) -> list[Check]:
+    checks = _length_checks(schema, str, "minLength", "maxLength")
     if "pattern" in schema:
         if type(schema["pattern"]) is not str:
             raise Unsupported
@@ -132,16 +138,7 @@ def _number_checks(schema: dict[str, Any]) -> list[Check]:
 
 
 def _array_checks(schema: dict[str, Any]) -> list[Check]:
-    checks: list[Check] = []
-    low, high = schema.get("minItems"), schema.get("maxItems")
-    if low is not None or high is not None:
-        low, high = _bound(low, 0), _bound(high, None)
-        checks.append(
-            lambda value: (
-                type(value) is not list
-                or (low <= len(value) and (high is None or len(value) <= high))
-            )
-        )
+    checks = _length_checks(schema, list, "minItems", "maxItems")
     if "items" in schema:
         item = _compile(schema["items"])
         checks.append(lambda value: type(value) is not list or all(item(each) for each in value))
