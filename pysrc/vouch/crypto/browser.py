@@ -22,7 +22,6 @@ from vouch.crypto import _checks
 
 DEFAULT_HASH_WASM_URL = "/vendor/hash-wasm/argon2.umd.min.js"
 DEFAULT_ARGON2_WORKER_URL = "/argon2id-worker.js"
-DEFAULT_MEMORY_KIB = 64 * 1024  # vouch.core.kdf's default; crypto does not import core
 
 # PKCS#8 PrivateKeyInfo for Ed25519 (RFC 8410, section 7) is this fixed DER
 # header followed by the 32-byte seed; WebCrypto has no "raw" private import.
@@ -194,7 +193,7 @@ class BrowserProvider:
         self.argon2_worker_url = argon2_worker_url
         self._hashwasm_loading: asyncio.Future[None] | None = None
 
-    def prepare(self, memory_kib: int = DEFAULT_MEMORY_KIB) -> None:
+    def prepare(self, memory_kib: int) -> None:
         """Start the Argon2id worker and ready its next derivation, before it is needed."""
         if self.argon2_worker_url:
             _argon2_worker(self.argon2_worker_url).prepare(memory_kib)

@@ -25,7 +25,7 @@ class NativeProvider:
 
     name = "native"
 
-    def prepare(self, memory_kib: int = 64 * 1024) -> None:
+    def prepare(self, memory_kib: int) -> None:
         """Nothing to start: OpenSSL's Argon2id is ready."""
 
     async def argon2id(

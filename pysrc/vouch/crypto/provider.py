@@ -22,7 +22,7 @@ class Provider(Protocol):
         """Short provider name ("native", "browser"), used in reports and vectors."""
         ...
 
-    def prepare(self, memory_kib: int = 64 * 1024) -> None:
+    def prepare(self, memory_kib: int) -> None:
         """Start, without waiting, what the next Argon2id call would otherwise wait for.
 
         Callers use it when a derivation with ``memory_kib`` is coming (a passphrase field

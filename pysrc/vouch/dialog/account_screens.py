@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from vouch.core import codes
 from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.errors import WeakPassphrase
+from vouch.core.kdf import Argon2Params
 from vouch.core.messages import GuardiansChange, guardians_message, webauthn_challenge_for
 from vouch.core.passphrase import check_passphrase_strength, generate_passphrase
 from vouch.crypto import default_provider
@@ -215,7 +216,8 @@ class AccountScreens:
         screen.on("[data-action=toggle]", "click", self.on_toggle_visibility)
         screen.on("[data-form=passphrase]", "submit", self.on_add_passphrase)
         screen.on("[data-action=back]", "click", lambda _e: self.show())
-        default_provider().prepare()  # the Argon2id worker starts while the user types
+        # The Argon2id worker readies the derivation passphrase_guardian will ask for.
+        default_provider().prepare(Argon2Params().memory_kib)
 
     def on_passphrase_input(self, event: Any) -> None:
         screen = self.dialog.screen
