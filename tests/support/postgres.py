@@ -17,12 +17,13 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.ports import free_port
 
 URL_VARIABLE = "VOUCH_TEST_POSTGRES_URL"
 DIR_VARIABLE = "VOUCH_TEST_POSTGRES_DIR"
@@ -59,13 +60,6 @@ def unavailable_reason() -> str | None:
         except KeyError:
             return "running as root and there is no postgres user to run PostgreSQL as"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -112,7 +106,7 @@ def start_cluster(directory: Path | None = None) -> Cluster:
         check=True,
         capture_output=True,
     )  # fmt: skip
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_server_user(
             [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(directory / "server.log"),
