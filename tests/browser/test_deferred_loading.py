@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, Route, expect
@@ -58,7 +59,11 @@ def test_deferred_files_are_fetched_after_the_dialog_is_ready(
 
 
 def test_passphrase_screen_waits_for_the_deferred_files(
-    page: Page, watch: PageWatch, authenticator: VirtualAuthenticator, live_server: LiveServer
+    page: Page,
+    watch: PageWatch,
+    authenticator: VirtualAuthenticator,
+    live_server: LiveServer,
+    output_dir: Path,
 ) -> None:
     held: list[Route] = []
     aborted: list[str] = []
@@ -72,7 +77,7 @@ def test_passphrase_screen_waits_for_the_deferred_files(
             held.append(route)
 
     page.route(DEFERRED, hold_or_fail)
-    dialog = DialogDriver(page, check_a11y=False)
+    dialog = DialogDriver(page, output_dir)
     page.goto(f"{live_server.url}/dialog.html")
     page.wait_for_selector("html[data-ready=true]", timeout=60_000)
     dialog.create_account(f"late-{secrets.token_hex(3)}")
@@ -83,6 +88,7 @@ def test_passphrase_screen_waits_for_the_deferred_files(
         "The server could not be reached. Check your connection and try again."
     )
     expect(dialog.button("Add passphrase")).to_be_visible()
+    dialog.screen("deferred-download-failed")
 
     # Chromium logs each aborted load, some after the dialog has already said so: wait for
     # one log line per abort, then expect nothing else.
@@ -101,6 +107,7 @@ def test_passphrase_screen_waits_for_the_deferred_files(
     failing = False
     dialog.button("Add passphrase").click()
     expect(page.get_by_text("Loading…")).to_be_visible()
+    dialog.screen("waiting-for-deferred-files")
     page.wait_for_timeout(300)
     expect(page.get_by_label("Passphrase", exact=True)).to_have_count(0)
     for route in held:
@@ -110,3 +117,4 @@ def test_passphrase_screen_waits_for_the_deferred_files(
     expect(passphrase).to_be_visible()
     passphrase.fill("correct horse battery staple orbit")
     expect(page.locator("[data-slot=strength]")).to_contain_text("Good")
+    dialog.screen("passphrase-after-deferred-files")

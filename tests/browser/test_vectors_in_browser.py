@@ -151,6 +151,35 @@ def test_a_prepared_worker_derives_the_same_key(pyodide_page: Page) -> None:
     assert found["keys"] == [native_argon2id_small().hex()] * 2
 
 
+WORKER_FAILS = """
+import json
+import js
+from vouch.crypto.browser import BrowserCryptoError, BrowserProvider
+
+answer = (
+    "self.onmessage = ({data}) => self.postMessage("
+    "{id: data.id, error: 'argon2id: Memory allocation error', name: 'RangeError'});"
+)
+url = js.URL.createObjectURL(js.Blob.new(js.Array.of(answer), type="text/javascript"))
+provider = BrowserProvider(argon2_worker_url=url)
+try:
+    await provider.argon2id(b"passphrase", bytes(16), memory_kib=19 * 1024, iterations=2,
+                            lanes=1)
+    raised = None
+except BrowserCryptoError as exc:
+    raised = str(exc)
+json.dumps({"raised": raised, "after": provider.argon2_backend})
+"""
+
+
+def test_a_failed_derivation_in_the_worker_is_reported_not_retried(pyodide_page: Page) -> None:
+    found = run_python(pyodide_page, WORKER_FAILS)
+    assert found["raised"] == (
+        "argon2id failed in the browser: RangeError: argon2id: Memory allocation error"
+    )
+    assert found["after"] == "wasm-simd-worker"  # a real failure is no reason to fall back
+
+
 def test_argon2id_falls_back_to_hash_wasm_without_wasm_simd(pyodide_page: Page) -> None:
     found = run_python(pyodide_page, WITHOUT_SIMD)
     assert found["before"] == "wasm-simd-worker"
