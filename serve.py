@@ -10,13 +10,19 @@ import argparse
 import json
 import logging
 import os
+import signal
+import socket
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "pysrc"))
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn._subprocess import get_subprocess
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from vouch.server.app import create_app
 from vouch.server.config import DEFAULT_RATE_LIMITS, DEFAULT_WEB_ROOT, Config, RateLimit
@@ -162,14 +168,60 @@ def main(argv: list[str] | None = None) -> None:
         return
     app.state.context.database.close()
     os.environ[ARGV_VARIABLE] = json.dumps(argv)
-    uvicorn.run(
+    run_workers(args.workers, args.host, args.port, options)
+
+
+def run_workers(count: int, host: str, port: int, options: dict[str, Any]) -> None:
+    """`count` worker processes, each accepting on a listening socket of its own.
+
+    The sockets share the port with SO_REUSEPORT, so the kernel hands each new connection
+    to one of them, evenly. uvicorn's own --workers shares one socket: the first worker
+    to wake accepts every connection then pending, and with keep-alive clients one worker
+    ended up with three quarters of them while the other idled. Where SO_REUSEPORT does
+    not balance (not Linux), uvicorn's supervisor with its shared socket is used instead.
+    A worker that dies stops the whole server (with its exit code), for the service
+    manager to restart, rather than running on with fewer workers than asked for.
+    """
+    config = uvicorn.Config(
         f"{Path(__file__).stem}:app_from_environment",
         factory=True,
-        workers=args.workers,
-        app_dir=str(Path(__file__).resolve().parent),
-        **options,
         access_log=False,
+        **options,
     )
+    if not sys.platform.startswith("linux"):
+        config.workers = count
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return
+    sockets = [_reuse_port_socket(host, port) for _ in range(count)]
+    workers = [get_subprocess(config, uvicorn.Server(config).run, [sock]) for sock in sockets]
+    stopping = threading.Event()
+    for name in ("SIGINT", "SIGTERM"):
+        signal.signal(getattr(signal, name), lambda *_: stopping.set())
+    for worker in workers:
+        worker.start()
+    status = 0
+    while not stopping.wait(0.5):
+        ended = [worker.exitcode for worker in workers if not worker.is_alive()]
+        if ended:
+            status = next((code for code in ended if code), 1)
+            logging.getLogger("uvicorn.error").error("a worker exited (%s): stopping", ended)
+            break
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join()
+    sys.exit(status)
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 if __name__ == "__main__":

@@ -1,31 +1,33 @@
 """Part 5 of issue 6: recoveries and sign-ins per second on loopback, against the floor.
 
     .venv/bin/python -m bench.server_load [--concurrency 8 32] [--accounts 320]
-                                          [--rounds 4] [--workers 1]
+                                          [--rounds 4] [--workers CORES]
 
-A serve.py of its own (real SQLite file, every rate limit relaxed with --rate-limit) is set
-up, untimed, with accounts made the way tests/server/helpers.py makes them: a software
-passkey (tests/support/soft_authenticator.py) and three guardians, recovery code + backup
-codes + a second passkey, threshold 2. Then, per concurrency level N, N asyncio clients on
-one httpx.AsyncClient each recover their own share of the accounts, one at a time and
-`rounds` times each: POST /api/recovery/start, register the new passkey, approve with one
-backup code (Ed25519) and the passkey guardian (a WebAuthn assertion), POST
-/api/recovery/execute. Recoveries per second, and p50/p99 of the execute request and of the
-whole recovery (start to executed, client work included), are reported; then sign-ins
-(POST /api/signin/options + /verify with the account's current passkey). Key generation is
-done before each timed level (the P-256 keys of the passkeys the recoveries will register,
-the backup codes' Ed25519 keys from their seeds); every signature, registration response
-and request is still made in the timed loop, which runs on uvloop in a thread of its own.
-CPU milliseconds per operation (client and server) are reported next to the rates: on a
-shared machine they move less from run to run than the rates do.
+A serve.py of its own (real SQLite file, every rate limit relaxed with --rate-limit, one
+worker process per core as a deployment on this machine would run it) is set up, untimed,
+with accounts made the way tests/server/helpers.py makes them: a software passkey
+(tests/support/soft_authenticator.py) and three guardians, recovery code + backup codes + a
+second passkey, threshold 2. Then, per concurrency level N, N asyncio clients on a
+connection each take the next account from one shared queue and recover it, until every
+account has been recovered `rounds` times: POST /api/recovery/start, register the new
+passkey, approve with one backup code (Ed25519) and the passkey guardian (a WebAuthn
+assertion), POST /api/recovery/execute. Recoveries per second, and p50/p99 of the execute
+request and of the whole recovery (start to executed, client work included), are reported;
+then sign-ins (POST /api/signin/options + /verify with the account's current passkey). Key
+generation is done before each timed level (the P-256 keys of the passkeys the recoveries
+will register, the backup codes' Ed25519 keys from their seeds); every signature,
+registration response and request is still made in the timed loop, which runs on uvloop in
+a thread of its own. CPU milliseconds per operation (client and server) are reported next
+to the rates: on a shared machine they move less from run to run than the rates do.
 
-The client runs in this process and its CPU time is recorded next to the server's: with
-2 cores the client has one core and the server the other, so if the client's CPU time is
-close to the wall time, the client and not the server is the bottleneck (the table says
-which). Afterwards the database is read: every account must hold exactly the passkey of its
-last recovery (every earlier one revoked), its guardian passkey, one burnt backup code per
-recovery (used by that recovery), one completed recovery row and one recovery_complete audit
-event per recovery, and no recovery_failed event: nothing lost, nothing applied twice.
+The client runs in this process and shares the machine's cores with the server's workers:
+its CPU time and theirs are recorded next to each other, and the two together can reach no
+more than the number of cores (if the client's CPU time is close to the wall time, the
+client and not the server is the bottleneck: the table says which). Afterwards the database
+is read: every account must hold exactly the passkey of its last recovery (every earlier
+one revoked), its guardian passkey, one burnt backup code per recovery (used by that
+recovery), one completed recovery row and one recovery_complete audit event per recovery,
+and no recovery_failed event: nothing lost, nothing applied twice.
 
 The floor is the signature work of one recovery in one process, in a tight loop: the
 registration (py_webauthn verify_registration_response), one Ed25519 verification and one
@@ -76,6 +78,7 @@ from vouch.server.config import DEFAULT_RATE_LIMITS
 RELAXED = [arg for name in DEFAULT_RATE_LIMITS for arg in ("--rate-limit", f"{name}=10000000/60")]
 CONCURRENCY = (8, 32)
 ACCOUNTS = 320
+WORKERS = os.cpu_count() or 1
 ROUNDS = 4  # recoveries of each account per concurrency level (each burns one backup code)
 SIGNINS_PER_ACCOUNT = 4
 FLOOR_SECONDS = 1.0
@@ -250,35 +253,55 @@ async def sign_in(http: Connection, url: str, account: Account) -> tuple[float, 
 async def load(
     url: str, server_pid: int, accounts: list[Account], clients: int, rounds: int, what: str
 ) -> dict[str, Any]:
-    """`clients` concurrent loops over disjoint shares of the accounts, `rounds` times each."""
-    shares = [accounts[i::clients] for i in range(clients)]
+    """`clients` concurrent loops taking the next account from one shared queue, until every
+    account has been done `rounds` times.
+
+    A shared queue (as wrk-style load generators do) rather than a fixed share per client:
+    with a fixed share, a client whose connection the server (or one of its --workers
+    processes) serves more slowly is still working after the others are done, and the
+    figure would measure that tail rather than the server. An account is never worked on by
+    two clients at once: it goes back in the queue only when its turn is over.
+    """
+    queue: asyncio.Queue[Account] = asyncio.Queue()
+    for account in accounts:
+        queue.put_nowait(account)
+    remaining = dict.fromkeys(map(id, accounts), rounds)
     step = recover if what == "recovery" else sign_in
     inner: list[float] = []
     whole: list[float] = []
     failures: list[str] = []
 
-    async def client(share: list[Account]) -> None:
+    async def client() -> None:
         http = Connection(url)
         try:
-            for _ in range(rounds):
-                for account in share:
-                    try:
-                        timing = await step(http, url, account)
-                    except (RuntimeError, OSError, ValueError) as exc:
-                        failures.append(str(exc)[:300])
-                        continue
+            while True:
+                account = await queue.get()
+                if not remaining[id(account)]:  # all done: woken to stop
+                    return
+                try:
+                    timing = await step(http, url, account)
+                except (RuntimeError, OSError, ValueError) as exc:
+                    failures.append(str(exc)[:300])
+                else:
                     inner.append(timing[0])
                     whole.append(timing[1])
+                finally:
+                    remaining[id(account)] -= 1
+                    if remaining[id(account)]:
+                        queue.put_nowait(account)
+                    elif not any(remaining.values()):
+                        for _ in range(clients):  # wake the clients waiting for an account
+                            queue.put_nowait(account)
         finally:
             http.close()
 
     cpu_client, cpu_server = time.process_time(), process_cpu_seconds(server_pid)
     began = time.perf_counter()
-    await asyncio.gather(*(client(share) for share in shares))
+    await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.perf_counter() - began
     cpu_client = time.process_time() - cpu_client
     cpu_server = process_cpu_seconds(server_pid) - cpu_server
-    attempts = sum(len(share) for share in shares) * rounds
+    attempts = len(accounts) * rounds
     return {
         "clients": clients,
         "attempts": attempts,
@@ -448,7 +471,7 @@ async def measure(
     concurrency: tuple[int, ...] = CONCURRENCY,
     accounts: int = ACCOUNTS,
     rounds: int = ROUNDS,
-    workers: int = 1,
+    workers: int = WORKERS,
 ) -> dict[str, Any]:
     if rounds * len(concurrency) > 10:
         raise ValueError("each account has 10 backup codes: rounds x levels must be <= 10")
@@ -529,7 +552,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
     parser.add_argument("--accounts", type=int, default=ACCOUNTS)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
-    parser.add_argument("--workers", type=int, default=1, help="serve.py --workers")
+    parser.add_argument(
+        "--workers", type=int, default=WORKERS, help=f"serve.py --workers ({WORKERS}: the cores)"
+    )
     parser.add_argument("--tree", type=Path, default=ROOT)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)

@@ -103,10 +103,10 @@ class SQLiteDatabase:
         self._connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         # Held from BEGIN to COMMIT: by run_sync, or by the event loop thread for a batch.
         self._lock = threading.Lock()
-        # The open batch: each request's future and outcome (True, result) or (False, error).
-        self._batch: list[tuple[asyncio.Future[Any], tuple[bool, Any]]] | None = None
-        self._batch_thread: int | None = None
-        self._batch_loop: asyncio.AbstractEventLoop | None = None
+        # The next batch: each request's work and the future its `run` awaits, and the loop
+        # whose callback will run them.
+        self._queue: list[tuple[Callable[[Transaction], Any], asyncio.Future[Any]]] | None = None
+        self._queue_loop: asyncio.AbstractEventLoop | None = None
         self._checkpointer = _Checkpointer(path)
 
     def run_sync(self, work: Callable[[Transaction], T]) -> T:
@@ -116,8 +116,6 @@ class SQLiteDatabase:
         The lock (uncontended on the event loop thread) keeps the one connection to one
         transaction at a time should start-up code or a tool call this from other threads.
         """
-        if self._batch is not None and self._batch_thread == threading.get_ident():
-            self._commit_batch()
         deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
         pause = _FIRST_RETRY_SECONDS
         while True:
@@ -128,71 +126,59 @@ class SQLiteDatabase:
             pause = min(2 * pause, _LONGEST_RETRY_SECONDS)
 
     async def run(self, work: Callable[[Transaction], T]) -> T:
-        """Run `work` in a savepoint of this iteration's batch; return once it is committed."""
+        """Queue `work` for the next batch; return (or raise) once that batch is committed."""
         loop = asyncio.get_running_loop()
-        if self._batch is not None and self._batch_loop is not loop:
-            self._commit_batch()  # left open by a loop that stopped before committing it
-        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-        pause = _FIRST_RETRY_SECONDS
-        while self._batch is None:
-            self._lock.acquire()
-            try:
-                began = self._begin(deadline)
-            except BaseException:
-                self._lock.release()
-                raise
-            if began:
-                self._batch = []
-                self._batch_thread = threading.get_ident()
-                self._batch_loop = loop
-                loop.call_soon(self._commit_batch)
-                break
-            self._lock.release()
-            await asyncio.sleep(pause)
-            pause = min(2 * pause, _LONGEST_RETRY_SECONDS)
-        batch = self._batch
+        if self._queue is None or self._queue_loop is not loop:
+            # (A queue of another loop is one that stopped before running it: dropped.)
+            self._queue, self._queue_loop = [], loop
+            deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+            loop.call_soon(self._run_batch, deadline, _FIRST_RETRY_SECONDS)
         future: asyncio.Future[T] = loop.create_future()
-        self._connection.execute("SAVEPOINT work")
-        try:
-            outcome: tuple[bool, Any] = (True, work(_SQLiteTransaction(self._connection)))
-        except BaseException as exc:
-            if not self._connection.in_transaction:
-                # SQLite rolled the whole transaction back (an I/O error, a full disk): the
-                # batch's earlier work went with it.
-                self._abandon_batch(exc)
-                error = _storage_error(exc)
-                if error is exc:
-                    raise
-                raise error from exc
-            self._connection.execute("ROLLBACK TO work")
-            self._connection.execute("RELEASE work")
-            outcome = (False, exc)
-        else:
-            self._connection.execute("RELEASE work")
-        batch.append((future, outcome))
+        self._queue.append((work, future))
         return await future
 
-    def _commit_batch(self) -> None:
-        batch = self._batch
-        if batch is None:
+    def _run_batch(self, deadline: float, pause: float) -> None:
+        """The queued work, each in a savepoint of one transaction, then one COMMIT.
+
+        Runs as one event loop callback, so the write lock is held for the statements and
+        the COMMIT only, not while other requests verify signatures in between: another
+        process (serve.py --workers) waits for no more than that.
+        """
+        queue, loop = self._queue, self._queue_loop
+        if not queue or loop is None:
+            self._queue = self._queue_loop = None
             return
-        self._batch = self._batch_thread = self._batch_loop = None
         try:
+            began = self._lock.acquire(blocking=False) and self._begin_or_release(deadline)
+        except BaseException as exc:  # still busy at the deadline, or the file is unusable
+            self._queue = self._queue_loop = None
+            _fail(queue, exc)
+            return
+        if not began:  # work queued meanwhile joins this batch
+            loop.call_later(
+                pause, self._run_batch, deadline, min(2 * pause, _LONGEST_RETRY_SECONDS)
+            )
+            return
+        self._queue = self._queue_loop = None
+        outcomes: list[tuple[asyncio.Future[Any], tuple[bool, Any]]] = []
+        try:
+            for work, future in queue:
+                if future.cancelled():  # its request is gone: nothing of it happens
+                    continue
+                outcomes.append((future, self._run_saved(work)))
             self._connection.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:
             if self._connection.in_transaction:
                 self._connection.execute("ROLLBACK")
             failure = _storage_error(exc)
             if failure is exc:
-                failure = StorageBusy(f"The commit failed, nothing was changed: {exc}")
+                failure = StorageBusy(f"The transaction failed, nothing was changed: {exc}")
                 failure.__cause__ = exc
-            for future, _ in batch:
-                if not future.done():
-                    future.set_exception(failure)
+            _fail(queue, failure)
             return
         finally:
             self._lock.release()
-        for future, (ok, value) in batch:
+        for future, (ok, value) in outcomes:
             if future.done():
                 continue
             if ok:
@@ -200,13 +186,32 @@ class SQLiteDatabase:
             else:
                 future.set_exception(_storage_error(value))
 
-    def _abandon_batch(self, cause: BaseException) -> None:
-        batch = self._batch or []
-        self._batch = self._batch_thread = self._batch_loop = None
-        self._lock.release()
-        for future, _ in batch:
-            if not future.done():
-                future.set_exception(StorageBusy(f"The transaction was rolled back: {cause}"))
+    def _run_saved(self, work: Callable[[Transaction], Any]) -> tuple[bool, Any]:
+        """One request's work in a savepoint: (True, result), or (False, error) with all of
+        its writes undone. Raises if SQLite rolled back the whole transaction (an I/O error,
+        a full disk): the batch's earlier work went with it."""
+        self._connection.execute("SAVEPOINT work")
+        try:
+            result = work(_SQLiteTransaction(self._connection))
+        except Exception as exc:
+            if not self._connection.in_transaction:
+                raise
+            self._connection.execute("ROLLBACK TO work")
+            self._connection.execute("RELEASE work")
+            return False, exc
+        self._connection.execute("RELEASE work")
+        return True, result
+
+    def _begin_or_release(self, deadline: float) -> bool:
+        """_begin, with the lock released unless it began."""
+        try:
+            began = self._begin(deadline)
+        except BaseException:
+            self._lock.release()
+            raise
+        if not began:
+            self._lock.release()
+        return began
 
     def _begin(self, deadline: float) -> bool:
         """BEGIN IMMEDIATE: True once it holds the write lock, False to try again later."""
@@ -236,9 +241,19 @@ class SQLiteDatabase:
         self.run_sync(lambda tx: apply_migrations(tx, self.dialect))
 
     def close(self) -> None:
-        self._commit_batch()
+        if self._queue:
+            _fail(self._queue, StorageBusy("The database was closed before this work ran"))
+        self._queue = self._queue_loop = None
         self._checkpointer.stop()
         self._connection.close()
+
+
+def _fail(
+    queue: list[tuple[Callable[[Transaction], Any], asyncio.Future[Any]]], error: BaseException
+) -> None:
+    for _, future in queue:
+        if not future.done():
+            future.set_exception(error)
 
 
 def _storage_error(exc: BaseException) -> BaseException:
