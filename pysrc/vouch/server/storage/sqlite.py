@@ -14,18 +14,20 @@ WAL transaction waits for another process.
 
 Group commit: a COMMIT (writing every page the transaction changed to the WAL) costs more
 than the statements of a request, and requests touch the same pages (rate-limit rows, the
-ends of tables and indexes). So `run` does not commit each request's work on its own: the
-first `run` in an event loop iteration opens a transaction (BEGIN IMMEDIATE), each
-request's work runs in a SAVEPOINT of it (released, or rolled back to if the work raises:
-all of one request's writes or none of them), and one COMMIT, queued with call_soon, makes
-them durable together. No request learns its outcome before that COMMIT: `run` returns
-(or raises) only after it, so nothing is answered on state that could still be lost, a
-rate-limit count is committed before the verification it guards, and if the COMMIT fails,
-every request of the batch gets StorageBusy (nothing of any was kept). The work of one
-process was serialised on this one connection already; a batch holds the write lock until
-the loop reaches its COMMIT (other processes wait that long). temp_store=MEMORY keeps the
-savepoints' undo journal in memory: spilled to a temporary file, it made the statements
-of a batch cost nearly twice as much. `run_sync` (start-up code) commits alone.
+ends of tables and indexes). So `run` does not commit each request's work on its own: it
+queues the work, and one event loop callback, scheduled by the first `run` of an
+iteration, runs everything queued by then in one transaction (BEGIN IMMEDIATE), each
+request's work in a SAVEPOINT of it (released, or rolled back to if the work raises: all of
+one request's writes or none of them), and then one COMMIT makes them durable together. No
+request learns its outcome before that COMMIT: `run` returns (or raises) only after it, so
+nothing is answered on state that could still be lost, a rate-limit count is committed
+before the verification it guards, and if the COMMIT fails, every request of the batch
+gets StorageBusy (nothing of any was kept). Because the batch runs in one callback, the
+write lock is held for its statements and COMMIT only, not while the event loop runs other
+requests' signature checks: other processes (serve.py --workers) wait no longer than that.
+temp_store=MEMORY keeps the savepoints' undo journal in memory: spilled to a temporary
+file, it made the statements of a batch cost nearly twice as much. `run_sync` (start-up
+code) commits alone.
 
 Checkpoints (copying the WAL back into the database file, then an fsync) run on a thread of
 their own connection, every CHECKPOINT_INTERVAL_SECONDS: in the committing call they took
