@@ -3,6 +3,7 @@ rejection, each leaving the account's rows exactly as they were."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 import pytest
@@ -81,6 +82,12 @@ def test_two_of_three_recovery(api: Api, server: LiveServer) -> None:
     # Newest first: the new passkey signed in, the old one was refused, the recovery.
     assert kinds[:3] == ["signin", "signin_failed", "recovery_complete"]
     assert events[2]["detail"]["guardians"] == [codes.id, passkey.id]
+    # Applied at once: nothing kept to apply later (a held one keeps it: test_delay.py).
+    with sqlite3.connect(f"file:{server.database}?mode=ro", uri=True) as database:
+        row = database.execute(
+            "SELECT status, plan FROM recoveries WHERE id = ?", (recovery.id,)
+        ).fetchone()
+    assert row == ("complete", None)
 
 
 def test_three_of_three_recovery(api: Api) -> None:

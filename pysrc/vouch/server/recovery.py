@@ -231,7 +231,7 @@ def mark_executed(tx: Transaction, context: Context, recovery: Recovery, plan: P
             now,
             effective,
             None if effective else now,
-            plan.to_json(),
+            plan.to_json() if effective else None,  # kept only to apply it later
             recovery.id,
             STARTED,
             now,
