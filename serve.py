@@ -105,8 +105,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1,
         metavar="N",
         help="server processes sharing the port and the database (1); each runs one event loop,"
-        " so N up to the number of cores lets the API use them all (on SQLite each process"
-        " re-reads the pages the others wrote: about a quarter more CPU per request)",
+        " so one per core lets the API use them all (on SQLite each process re-reads the pages"
+        " the others wrote: about a tenth more CPU per request)",
     )
     return parser.parse_args(argv)
 
