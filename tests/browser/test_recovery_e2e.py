@@ -6,9 +6,10 @@ Every screen is screenshotted into test-results/ and checked with axe-core.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.browser.conftest import open_dialog
 from tests.support.browser import VirtualAuthenticator
@@ -178,3 +179,52 @@ def test_unknown_account_recovery_looks_like_any_other(
     page.locator("#secret").fill(secret)
     dialog.button("Approve").click()
     expect(dialog.alert()).to_contain_text("is not right", timeout=SLOW)
+
+
+def test_a_recovery_the_server_refuses_at_the_last_step_says_so_and_changes_nothing(
+    page: Page, authenticator: VirtualAuthenticator, live_server: LiveServer, output_dir: Path
+) -> None:
+    """The approvals check out, then the owner changes the guardians (from another device)
+    just before the page executes: the real server refuses the execute, the failure screen
+    says why and offers a fresh start, and the account is as it was.
+
+    The route only holds the execute request while the guardians change; the request then
+    goes to the server as it was sent.
+    """
+    username = unique_name()
+    dialog = DialogDriver(page, output_dir)
+    open_dialog(page, live_server)
+    dialog.create_account(username)
+    (recovery_code,) = dialog.add_codes("recovery code")
+    dialog.save()
+
+    authenticator.remove()
+    VirtualAuthenticator(authenticator.cdp).add()
+    page.reload()
+    page.wait_for_selector("html[data-ready=true]")
+    before: list[dict[str, list[tuple[object, ...]]]] = []
+
+    def guardians_change_first(route: Route) -> None:
+        with sqlite3.connect(live_server.database) as database:
+            database.execute(
+                "UPDATE accounts SET guardians_version = guardians_version + 1 WHERE username = ?",
+                (username,),
+            )
+        before.append(snapshot(live_server.database, *ACCOUNT_TABLES))
+        route.continue_()
+
+    page.route("**/api/recovery/execute", guardians_change_first)
+    dialog.start_recovery(username)
+    dialog.approve_with_secret("Use recovery code", "Recovery code", recovery_code)
+    expect(page.get_by_role("heading", name="Recovery did not complete")).to_be_visible(
+        timeout=SLOW
+    )
+    expect(dialog.alert()).to_have_text(
+        "This account's guardians changed after the recovery started: start again."
+    )
+    dialog.screen("recover-failed")
+    assert len(before) == 1
+    assert snapshot(live_server.database, *ACCOUNT_TABLES) == before[0]
+
+    dialog.button("Start again").click()
+    expect(page.get_by_label("Account name")).to_be_visible()
