@@ -170,9 +170,7 @@ class SQLiteDatabase:
                 outcomes.append((future, self._run_saved(work)))
             self._connection.execute("COMMIT")
         except Exception as exc:
-            if self._connection.in_transaction:
-                self._connection.execute("ROLLBACK")
-            failure = _storage_error(exc)
+            failure = self._roll_back(exc)
             if failure is exc:
                 failure = StorageBusy(f"The transaction failed, nothing was changed: {exc}")
                 failure.__cause__ = exc
@@ -231,13 +229,17 @@ class SQLiteDatabase:
             result = work(_SQLiteTransaction(self._connection))
             self._connection.execute("COMMIT")
         except BaseException as exc:
-            if self._connection.in_transaction:
-                self._connection.execute("ROLLBACK")
-            error = _storage_error(exc)
+            error = self._roll_back(exc)
             if error is exc:
                 raise
             raise error from exc
         return result
+
+    def _roll_back(self, exc: BaseException) -> BaseException:
+        """ROLLBACK, unless SQLite already did; `exc` as the storage contract's error."""
+        if self._connection.in_transaction:
+            self._connection.execute("ROLLBACK")
+        return _storage_error(exc)
 
     def migrate(self) -> None:
         self.run_sync(lambda tx: apply_migrations(tx, self.dialect))
