@@ -3,27 +3,80 @@
 `server` relaxes the rate limits (every test here comes from 127.0.0.1); the limits have
 their own server in test_ratelimit.py. PostgreSQL comes from $VOUCH_TEST_POSTGRES_URL, or a
 cluster started here from the installed binaries, or the PostgreSQL tests are skipped.
+
+`serve_app` runs `create_app` in this process instead (on a thread, on a real port), for a
+test that injects what serve.py cannot take: a registry with a kind of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
+from starlette.applications import Starlette
 
 from tests.server.helpers import Api
 from tests.support import postgres
 from tests.support.live_server import LiveServer, start_server
-from vouch.server.config import DEFAULT_RATE_LIMITS
+from tests.support.ports import free_port
+from vouch.server.app import create_app
+from vouch.server.config import DEFAULT_RATE_LIMITS, Config, RateLimit
+from vouch.server.kinds import KindRegistry
 
 RELAXED = [arg for name in DEFAULT_RATE_LIMITS for arg in ("--rate-limit", f"{name}=100000/60")]
 
 
 def start(directory: Path, *args: str) -> LiveServer:
     return start_server(directory, *RELAXED, *args)
+
+
+@dataclasses.dataclass
+class AppServer:
+    """An app served from this process: its URL, its SQLite file and its config."""
+
+    url: str
+    database: Path
+    config: Config
+    app: Starlette
+
+
+@contextlib.contextmanager
+def serve_app(directory: Path, *, kinds: KindRegistry, **config: Any) -> Iterator[AppServer]:
+    """`create_app(Config(...), kinds=kinds)` on uvicorn in a thread, rate limits relaxed;
+    `config` sets other Config fields (recovery_delay_seconds=...)."""
+    port = free_port()
+    database = directory / "vouch.db"
+    settings = Config(
+        origin=f"http://localhost:{port}",
+        database=str(database),
+        rate_limits={name: RateLimit(100_000, 60) for name in DEFAULT_RATE_LIMITS},
+        **config,
+    )
+    app = create_app(settings, kinds=kinds)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name=f"vouch-app-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the in-process server did not start")
+        time.sleep(0.02)
+    try:
+        yield AppServer(settings.origin, database, settings, app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from vouch.server.context import Context
 from vouch.server.decoys import Decoys
 from vouch.server.errors import RateLimited, VouchError
 from vouch.server.headers import SecurityHeaders, security_headers
+from vouch.server.kinds import DEFAULT_KINDS, KindRegistry
 from vouch.server.openapi import build_openapi
 from vouch.server.routes import all_endpoints
 from vouch.server.static import PrecompressedStaticFiles
@@ -91,7 +92,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def build_context(
-    config: Config, database: Database, *, clock: Callable[[], float] = time.time
+    config: Config,
+    database: Database,
+    *,
+    clock: Callable[[], float] = time.time,
+    kinds: KindRegistry = DEFAULT_KINDS,
 ) -> Context:
     """Everything the handlers share, including the secrets kept in the database."""
     secrets = keyring.load_or_create(database, int(clock()))
@@ -102,14 +107,20 @@ def build_context(
         tokens=TokenIssuer(
             secrets.signing_seed, issuer=config.origin, ttl_seconds=config.token_ttl_seconds
         ),
-        decoys=Decoys(secrets.decoy_key),
+        decoys=Decoys(secrets.decoy_key, kinds),
+        kinds=kinds,
         clock=clock,
     )
 
 
-def create_app(config: Config, *, database: Database | None = None) -> Starlette:
-    context = build_context(config, database or open_database(config.database))
-    endpoints = all_endpoints()
+def create_app(
+    config: Config, *, database: Database | None = None, kinds: KindRegistry | None = None
+) -> Starlette:
+    """The app for `config`; `kinds` are the guardian kinds it runs (all of vouch's by
+    default): the request schemas and the OpenAPI document are built from them, once."""
+    kinds = kinds or DEFAULT_KINDS
+    context = build_context(config, database or open_database(config.database), kinds=kinds)
+    endpoints = all_endpoints(kinds)
     openapi = build_openapi(endpoints)
 
     async def healthz(request: Request) -> Response:

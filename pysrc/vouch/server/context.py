@@ -12,6 +12,7 @@ from vouch.crypto.native import NativeProvider
 from vouch.server.config import Config
 from vouch.server.decoys import Decoys
 from vouch.server.keyring import ServerSecrets
+from vouch.server.kinds import KindRegistry
 from vouch.server.storage import Database
 from vouch.server.tokens import TokenIssuer
 
@@ -23,6 +24,8 @@ class Context:
     secrets: ServerSecrets
     tokens: TokenIssuer
     decoys: Decoys
+    # The guardian kinds this server runs: every dispatch on a kind goes through it.
+    kinds: KindRegistry
     provider: NativeProvider = field(default_factory=NativeProvider)
     clock: Callable[[], float] = field(default=time.time)
 

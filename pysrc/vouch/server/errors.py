@@ -112,6 +112,7 @@ STATUS_OF: dict[str, int] = {
     "duplicate_guardian": 400,
     "not_enough_approvals": 400,
     "approval_invalid": 400,
+    "out_of_band_approval": 400,
     "new_credential_mismatch": 400,
     "unauthorized": 401,
     "not_found": 404,

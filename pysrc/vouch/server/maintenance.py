@@ -1,8 +1,8 @@
 """Housekeeping: forget what can no longer be used, so tables stay the size of live state.
 
-Expired challenges and unexecuted recoveries (decoys included), and rate-limit windows that
-have closed. Run every few minutes by the app's lifespan; harmless to run from several
-processes at once.
+Expired challenges, unexecuted recoveries (decoys included), the out-of-band approvals of
+expired recoveries, and rate-limit windows that have closed. Run every few minutes by the
+app's lifespan; harmless to run from several processes at once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ GRACE_SECONDS = 3600  # keep expired rows a while, so late requests get "expired
 def prune(tx: Transaction, now: int) -> int:
     cutoff = now - GRACE_SECONDS
     removed = tx.execute("DELETE FROM challenges WHERE expires_at < ?", (cutoff,))
+    # Before the recoveries they reference; they expire with them (used ones included).
+    removed += tx.execute("DELETE FROM recovery_approvals WHERE expires_at < ?", (cutoff,))
     removed += tx.execute(
         "DELETE FROM recoveries WHERE status = 'started' AND expires_at < ?", (cutoff,)
     )

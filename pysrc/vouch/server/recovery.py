@@ -4,7 +4,8 @@ the one transaction that applies it (at once, or after the delay).
 A recovery row is its own single-use challenge: `status` moves started -> complete (or
 started -> pending -> complete | cancelled) only by conditional UPDATEs whose row counts are
 checked, so of two racing executions exactly one moves it. Every write of an applied
-recovery happens in `apply_plan`, inside the caller's single transaction.
+recovery happens in `apply_plan`, inside the caller's single transaction; what an approval
+changes (a backup code burnt, a guardian passkey's counter) is its kind's `apply`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.messages import NewCredential, RecoveryRequest
 from vouch.server import accounts, audit, ceremonies, sessions
 from vouch.server import guardians as guardian_store
-from vouch.server.approvals import REFUSALS, Approved, PasskeyState
 from vouch.server.ceremonies import RegisteredCredential
 from vouch.server.context import Context
-from vouch.server.decoys import Decoys
-from vouch.server.errors import ApprovalInvalid, BadRequest, ChallengeError, Conflict
-from vouch.server.guardians import GuardianSet
+from vouch.server.errors import BadRequest, ChallengeError, Conflict
+from vouch.server.kinds import Approved, GuardianSet
 from vouch.server.storage import Row, Transaction
 
 STARTED = "started"
@@ -102,21 +101,23 @@ class Plan:
 # Start ------------------------------------------------------------------------------------
 
 
-def start(tx: Transaction, context: Context, decoys: Decoys, username: str) -> dict[str, Any]:
+def start(tx: Transaction, context: Context, username: str) -> dict[str, Any]:
     """Open a recovery of `username`: the real account's guardians, or its decoy's.
 
     Both paths run the same statements and derive the decoy, so the answer takes the same
     time whether or not the account exists (tests/server/test_decoys.py measures it).
     """
     account = accounts.find_account_by_username(tx, username)
-    decoy = decoys.decoy(username)
-    rows = guardian_store.public_rows(tx, decoy.account if account is None else account["id"])
+    decoy = context.decoys.decoy(username)
+    rows = guardian_store.public_rows(
+        tx, decoy.account if account is None else account["id"], context.kinds
+    )
     if account is not None and account["threshold"] > 0 and rows:
         account_id: str | None = account["id"]
         shown, threshold, version = rows, account["threshold"], account["guardians_version"]
     else:
         account_id, shown, threshold, version = None, decoy.rows, decoy.threshold, 0
-    guardians = [guardian_store.public_descriptor(row) for row in shown]
+    guardians = [guardian_store.public_descriptor(row, context.kinds) for row in shown]
     shown_account = account_id or decoy.account
     now = context.now()
     recovery_id = secrets.token_urlsafe(18)
@@ -168,14 +169,10 @@ def load(tx: Transaction, recovery_id: str) -> Recovery:
     return Recovery.from_row(row)
 
 
-def guardians_of(
-    tx: Transaction, decoys: Decoys, recovery: Recovery
-) -> tuple[GuardianSet, dict[str, PasskeyState]]:
-    """The guardians this recovery is checked against, with their passkeys' public keys."""
+def guardians_of(tx: Transaction, context: Context, recovery: Recovery) -> GuardianSet:
+    """The guardians this recovery is checked against (with their passkeys' public keys)."""
     if recovery.account_id is None:
-        decoy = decoys.guardian_set(recovery.username)
-        state = PasskeyState(decoys.passkey_public_key, 0)
-        return decoy, {g.credential_id: state for g in decoy.guardians if g.credential_id}
+        return context.decoys.guardian_set(recovery.username)
     account = accounts.find_account(tx, recovery.account_id)
     assert account is not None
     if account["guardians_version"] != recovery.guardians_version:
@@ -183,12 +180,7 @@ def guardians_of(
             "This account's guardians changed after the recovery started: start again.",
             code="guardians_changed",
         )
-    guardian_set, stored = guardian_store.load_set_with_passkeys(tx, account)
-    passkeys = {
-        credential_id: PasskeyState(public_key, sign_count)
-        for credential_id, (public_key, sign_count) in stored.items()
-    }
-    return guardian_set, passkeys
+    return guardian_store.load_set(tx, account, context.kinds)
 
 
 def check_open(recovery: Recovery, now: int) -> None:
@@ -248,8 +240,7 @@ def hold(tx: Transaction, context: Context, recovery: Recovery, plan: Plan) -> N
     at completion anyway (a used backup code, a passkey registered meanwhile)."""
     assert recovery.account_id is not None
     for item in plan.approved:
-        if item.backup_code is not None and not _backup_code_unused(tx, recovery, item):
-            raise ApprovalInvalid(REFUSALS["backup_codes"], extra={"guardian_id": item.guardian_id})
+        context.kinds[item.kind].hold(tx, item, account_id=recovery.account_id)
     if accounts.credential_exists(tx, b64url_encode(plan.credential.id)):
         raise Conflict("This passkey is already registered.", code="credential_exists")
     audit.record(
@@ -259,14 +250,6 @@ def hold(tx: Transaction, context: Context, recovery: Recovery, plan: Plan) -> N
         "recovery_pending",
         {"recovery_id": recovery.id, "guardians": [item.guardian_id for item in plan.approved]},
     )
-
-
-def _backup_code_unused(tx: Transaction, recovery: Recovery, item: Approved) -> bool:
-    row = tx.one(
-        "SELECT used_at FROM backup_codes WHERE account_id = ? AND guardian_id = ? AND idx = ?",
-        (recovery.account_id, item.guardian_id, item.backup_code),
-    )
-    return row is not None and row["used_at"] is None
 
 
 def apply_plan(tx: Transaction, context: Context, recovery: Recovery, plan: Plan) -> str:
@@ -288,26 +271,10 @@ def apply_plan(tx: Transaction, context: Context, recovery: Recovery, plan: Plan
             "This account's guardians changed after the recovery started: start again.",
             code="guardians_changed",
         )
-    for item in plan.approved:
-        if item.backup_code is not None:
-            burnt = tx.execute(
-                "UPDATE backup_codes SET used_at = ?, used_by = ? WHERE account_id = ?"
-                " AND guardian_id = ? AND idx = ? AND used_at IS NULL",
-                (now, recovery.id, account_id, item.guardian_id, item.backup_code),
-            )
-            if burnt != 1:
-                raise ApprovalInvalid(
-                    REFUSALS["backup_codes"], extra={"guardian_id": item.guardian_id}
-                )
-        if item.credential_id is not None:
-            used = tx.execute(
-                "UPDATE credentials SET last_used_at = ?,"
-                " sign_count = CASE WHEN sign_count < ? THEN ? ELSE sign_count END"
-                " WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
-                (now, item.sign_count, item.sign_count, item.credential_id, account_id),
-            )
-            if used != 1:
-                raise ApprovalInvalid(REFUSALS["passkey"], extra={"guardian_id": item.guardian_id})
+    for item in plan.approved:  # burn the backup codes, move the guardian passkeys' counters
+        context.kinds[item.kind].apply(
+            tx, item, account_id=account_id, recovery_id=recovery.id, now=now
+        )
     new_id = b64url_encode(plan.credential.id)
     revoked = tx.execute(
         "UPDATE credentials SET revoked_at = ? WHERE account_id = ? AND role = ?"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from vouch.server.api import Endpoint
+from vouch.server.kinds import DEFAULT_KINDS, KindRegistry
 from vouch.server.routes import account, guardians, meta, passkeys, recovery
 
 
-def all_endpoints() -> list[Endpoint]:
+def all_endpoints(kinds: KindRegistry = DEFAULT_KINDS) -> list[Endpoint]:
+    """The endpoints of a server running `kinds` (their schemas are built once per registry)."""
     return [
         *passkeys.ENDPOINTS,
-        *account.ENDPOINTS,
-        *guardians.ENDPOINTS,
-        *recovery.ENDPOINTS,
+        *account.endpoints(kinds),
+        *guardians.endpoints(kinds),
+        *recovery.endpoints(kinds),
         *meta.ENDPOINTS,
     ]

@@ -2,60 +2,70 @@
 
 from __future__ import annotations
 
+import functools
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vouch.server import accounts, audit, recovery, sessions
+from vouch.server import accounts, audit, recovery, schemas, sessions
 from vouch.server import guardians as guardian_store
 from vouch.server.api import Endpoint, JSONResponse
 from vouch.server.context import context_of
-from vouch.server.routes import schemas
-from vouch.server.routes.guardians import OWNER_GUARDIAN
+from vouch.server.kinds import KindRegistry
 from vouch.server.storage import Transaction
 
-ACCOUNT_RESPONSE: schemas.JSONSchema = {
-    "type": "object",
-    "properties": {
-        "account": {"type": "string"},
-        "username": {"type": "string"},
-        "threshold": {"type": "integer"},
-        "guardians": {"type": "array", "items": OWNER_GUARDIAN},
-        "passkeys": {
-            "type": "array",
-            "description": "The account's sign-in passkeys",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "string"},
-                    "created_at": schemas.TIME,
-                    "last_used_at": {"type": ["integer", "null"]},
-                },
-                "required": ["id", "created_at", "last_used_at"],
-            },
+PASSKEYS: schemas.JSONSchema = {
+    "type": "array",
+    "description": "The account's sign-in passkeys",
+    "items": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "created_at": schemas.TIME,
+            "last_used_at": {"type": ["integer", "null"]},
         },
-        "pending_recoveries": {
-            "type": "array",
-            "description": "Recoveries held by the delay: cancel them if they are not yours",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "recovery_id": schemas.RECOVERY_ID,
-                    "effective_at": schemas.TIME,
-                    "created_at": schemas.TIME,
-                },
-                "required": ["recovery_id", "effective_at", "created_at"],
-            },
-        },
+        "required": ["id", "created_at", "last_used_at"],
     },
-    "required": [
-        "account",
-        "username",
-        "threshold",
-        "guardians",
-        "passkeys",
-        "pending_recoveries",
-    ],
 }
+PENDING_RECOVERIES: schemas.JSONSchema = {
+    "type": "array",
+    "description": "Recoveries held by the delay: cancel them if they are not yours",
+    "items": {
+        "type": "object",
+        "properties": {
+            "recovery_id": schemas.RECOVERY_ID,
+            "effective_at": schemas.TIME,
+            "created_at": schemas.TIME,
+        },
+        "required": ["recovery_id", "effective_at", "created_at"],
+    },
+}
+
+
+@functools.cache
+def account_response(kinds: KindRegistry) -> schemas.JSONSchema:
+    """The answer of GET /api/account, whose guardians are described by `kinds`."""
+    return {
+        "type": "object",
+        "properties": {
+            "account": {"type": "string"},
+            "username": {"type": "string"},
+            "threshold": {"type": "integer"},
+            "guardians": {"type": "array", "items": kinds.owner_schema},
+            "passkeys": PASSKEYS,
+            "pending_recoveries": PENDING_RECOVERIES,
+        },
+        "required": [
+            "account",
+            "username",
+            "threshold",
+            "guardians",
+            "passkeys",
+            "pending_recoveries",
+        ],
+    }
+
+
 AUDIT_RESPONSE: schemas.JSONSchema = {
     "type": "object",
     "properties": {
@@ -89,7 +99,10 @@ async def account_info(request: Request) -> Response:
                 "account": account_id,
                 "username": account["username"],
                 "threshold": account["threshold"],
-                "guardians": [g.owner_descriptor() for g in guardian_store.load(tx, account_id)],
+                "guardians": [
+                    guardian_store.owner_descriptor(guardian, context.kinds)
+                    for guardian in guardian_store.load(tx, account_id, context.kinds)
+                ],
                 "passkeys": accounts.passkey_summaries(tx, account_id),
                 "pending_recoveries": recovery.pending_of(tx, account_id),
             }
@@ -109,17 +122,23 @@ async def audit_log(request: Request) -> Response:
     return await context.database.run(work)
 
 
-ENDPOINTS = [
-    Endpoint(
+@functools.cache
+def endpoints(kinds: KindRegistry) -> tuple[Endpoint, ...]:
+    """This module's endpoints, with the schemas of `kinds` (built once per registry)."""
+    account = Endpoint(
         "GET",
         "/api/account",
         "The signed-in account: guardians, sign-in passkeys, pending recoveries",
         account_info,
-        response_schema=ACCOUNT_RESPONSE,
+        response_schema=account_response(kinds),
         errors=("unauthorized",),
         authenticated=True,
         tag="account",
-    ),
+    )
+    return (account, *_ENDPOINTS)
+
+
+_ENDPOINTS = [
     Endpoint(
         "GET",
         "/api/audit",

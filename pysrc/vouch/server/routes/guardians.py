@@ -8,105 +8,78 @@ cannot be replayed to roll the configuration back.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from vouch.core.b64url import b64url_encode
 from vouch.core.errors import MalformedInput
 from vouch.core.messages import GuardiansChange, guardians_message, webauthn_challenge_for
-from vouch.server import accounts, audit, ceremonies, challenges, sessions
+from vouch.server import accounts, audit, ceremonies, challenges, schemas, sessions
 from vouch.server import guardians as guardian_store
 from vouch.server.api import Endpoint, JSONResponse, body_schema, decode_b64, read_body
 from vouch.server.context import Context, context_of
 from vouch.server.errors import BadRequest, ChallengeError, Conflict, VerificationFailed
-from vouch.server.routes import schemas
+from vouch.server.kinds import KindRegistry
 from vouch.server.storage import Transaction
 
 CHANGE_PURPOSE = "guardians"
 PASSKEY_PURPOSE = "guardian_passkey"
 
-ARGON2_PARAMS: schemas.JSONSchema = {
-    "type": "object",
-    "description": "Argon2Params.to_dict(): algorithm argon2id, version 19, memory_kib,"
-    " iterations, lanes (checked against vouch's policy)",
-    "properties": {
-        "algorithm": {"type": "string", "maxLength": 16},
-        "version": {"type": "integer"},
-        "memory_kib": {"type": "integer"},
-        "iterations": {"type": "integer"},
-        "lanes": {"type": "integer"},
-    },
-}
-GUARDIAN_ID: schemas.JSONSchema = {
-    "type": "string",
-    "pattern": "^[A-Za-z0-9_-]{1,64}$",
-    "description": "Chosen by the page: random, 1-64 base64url characters, unique per account",
-}
-GUARDIAN_ENTRY: schemas.JSONSchema = {
-    "type": "object",
-    "description": "passphrase: public_key, salt, kdf; recovery_code: public_key, salt;"
-    " backup_codes: salt, public_keys (10); passkey: credential_id",
-    "properties": {
-        "id": GUARDIAN_ID,
-        "kind": {"enum": ["passphrase", "recovery_code", "backup_codes", "passkey"]},
-        "label": {"type": "string", "minLength": 1, "maxLength": 100},
-        "public_key": schemas.b64url_bytes("Ed25519 public key", 32),
-        "salt": schemas.b64url_bytes("salt", 16),
-        "kdf": ARGON2_PARAMS,
-        "public_keys": {
-            "type": "array",
-            "items": schemas.b64url_bytes("Ed25519 public key", 32),
-            "minItems": 10,
-            "maxItems": 10,
-        },
-        "credential_id": schemas.b64url("guardian passkey credential ID"),
-    },
-    "required": ["id", "kind", "label"],
-    "additionalProperties": False,
-}
-GUARDIAN_CONFIG: schemas.JSONSchema = {
-    "type": "object",
-    "description": "threshold m of n guardians (1 <= m <= n); {threshold: 0, guardians: []}"
-    " removes every guardian",
-    "properties": {
-        "threshold": {"type": "integer", "minimum": 0, "maximum": guardian_store.MAX_GUARDIANS},
-        "guardians": {
-            "type": "array",
-            "items": GUARDIAN_ENTRY,
-            "maxItems": guardian_store.MAX_GUARDIANS,
-        },
-    },
-    "required": ["threshold", "guardians"],
-    "additionalProperties": False,
-}
-PUT_GUARDIANS = body_schema(
-    {
-        "challenge_id": schemas.CHALLENGE_ID,
-        "config": GUARDIAN_CONFIG,
-        "assertion": schemas.WEBAUTHN_CREDENTIAL,
-    }
-)
 ADD_PASSKEY = body_schema(
     {"challenge_id": schemas.CHALLENGE_ID, "credential": schemas.WEBAUTHN_CREDENTIAL}
 )
-OWNER_GUARDIAN: schemas.JSONSchema = {
-    **{key: value for key, value in GUARDIAN_ENTRY.items() if key != "additionalProperties"},
-    "description": "A configuration entry plus created_at, and codes_remaining for backup codes",
-    "properties": {
-        **GUARDIAN_ENTRY["properties"],
-        "created_at": schemas.TIME,
-        "codes_remaining": {"type": "integer", "minimum": 0, "maximum": 10},
-    },
-    "required": ["id", "kind", "label", "created_at"],
-}
-GUARDIANS_RESPONSE: schemas.JSONSchema = {
-    "type": "object",
-    "properties": {
-        "threshold": {"type": "integer"},
-        "guardians": {"type": "array", "items": OWNER_GUARDIAN},
-    },
-    "required": ["threshold", "guardians"],
-}
+
+
+@dataclass(frozen=True)
+class KindSchemas:
+    """The schemas that depend on the guardian kinds a server runs."""
+
+    config: schemas.JSONSchema
+    put: schemas.JSONSchema
+    response: schemas.JSONSchema
+
+
+@functools.cache
+def kind_schemas(kinds: KindRegistry) -> KindSchemas:
+    """Built once per registry (and kept: read_body compiles a schema once, by identity)."""
+    config: schemas.JSONSchema = {
+        "type": "object",
+        "description": "threshold m of n guardians (1 <= m <= n); {threshold: 0, guardians: []}"
+        " removes every guardian",
+        "properties": {
+            "threshold": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": guardian_store.MAX_GUARDIANS,
+            },
+            "guardians": {
+                "type": "array",
+                "items": kinds.entry_schema,
+                "maxItems": guardian_store.MAX_GUARDIANS,
+            },
+        },
+        "required": ["threshold", "guardians"],
+        "additionalProperties": False,
+    }
+    put = body_schema(
+        {
+            "challenge_id": schemas.CHALLENGE_ID,
+            "config": config,
+            "assertion": schemas.WEBAUTHN_CREDENTIAL,
+        }
+    )
+    response: schemas.JSONSchema = {
+        "type": "object",
+        "properties": {
+            "threshold": {"type": "integer"},
+            "guardians": {"type": "array", "items": kinds.owner_schema},
+        },
+        "required": ["threshold", "guardians"],
+    }
+    return KindSchemas(config=config, put=put, response=response)
 
 
 async def change_options(request: Request) -> Response:
@@ -208,7 +181,7 @@ async def add_passkey(request: Request) -> Response:
 async def replace_guardians(request: Request) -> Response:
     context = context_of(request)
     token = sessions.bearer_token(request)
-    body = await read_body(request, PUT_GUARDIANS, context.config.max_body_bytes)
+    body = await read_body(request, kind_schemas(context.kinds).put, context.config.max_body_bytes)
     config = body["config"]
     assertion = body["assertion"]
 
@@ -219,7 +192,7 @@ async def replace_guardians(request: Request) -> Response:
             row["id"] for row in accounts.active_credentials(tx, account_id, accounts.GUARDIAN)
         ]
         threshold, guardians = guardian_store.parse_config(
-            config, guardian_credentials=guardian_passkeys, now=context.now()
+            config, guardian_credentials=guardian_passkeys, now=context.now(), kinds=context.kinds
         )
         challenge = _own_challenge(tx, context, body["challenge_id"], CHANGE_PURPOSE, account_id)
         stored = accounts.find_credential(tx, assertion["id"])
@@ -252,6 +225,7 @@ async def replace_guardians(request: Request) -> Response:
             threshold=threshold,
             guardians=guardians,
             expected_version=account["guardians_version"],
+            kinds=context.kinds,
         )
         audit.record(
             tx,
@@ -264,14 +238,19 @@ async def replace_guardians(request: Request) -> Response:
                 "passkey": stored.id,
             },
         )
-        return JSONResponse(
-            {"threshold": threshold, "guardians": [g.owner_descriptor() for g in saved]}
-        )
+        described = [guardian_store.owner_descriptor(g, context.kinds) for g in saved]
+        return JSONResponse({"threshold": threshold, "guardians": described})
 
     return await context.database.run(work)
 
 
-ENDPOINTS = [
+@functools.cache
+def endpoints(kinds: KindRegistry) -> tuple[Endpoint, ...]:
+    """This module's endpoints, with the schemas of `kinds` (built once per registry)."""
+    return (*_ENDPOINTS, _replace_endpoint(kinds))
+
+
+_ENDPOINTS = [
     Endpoint(
         "POST",
         "/api/guardians/options",
@@ -329,13 +308,18 @@ ENDPOINTS = [
         authenticated=True,
         tag="guardians",
     ),
-    Endpoint(
+]
+
+
+def _replace_endpoint(kinds: KindRegistry) -> Endpoint:
+    built = kind_schemas(kinds)
+    return Endpoint(
         "PUT",
         "/api/guardians",
         "Replace the guardians and threshold, confirmed with a passkey assertion",
         replace_guardians,
-        request_schema=PUT_GUARDIANS,
-        response_schema=GUARDIANS_RESPONSE,
+        request_schema=built.put,
+        response_schema=built.response,
         errors=(
             "unauthorized",
             "invalid_guardians",
@@ -348,5 +332,4 @@ ENDPOINTS = [
         ),
         authenticated=True,
         tag="guardians",
-    ),
-]
+    )

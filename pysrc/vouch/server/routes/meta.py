@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from vouch.server import schemas
 from vouch.server.api import Endpoint, JSONResponse
 from vouch.server.context import context_of
-from vouch.server.routes import schemas
 
 JWKS_MAX_AGE = 300
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from vouch.core.b64url import b64url_encode
 from vouch.core.usernames import InvalidUsername, normalize_username
-from vouch.server import accounts, audit, ceremonies, challenges, ratelimit, sessions
+from vouch.server import accounts, audit, ceremonies, challenges, ratelimit, schemas, sessions
 from vouch.server.api import (
     Endpoint,
     JSONResponse,
@@ -20,7 +20,6 @@ from vouch.server.api import (
 )
 from vouch.server.context import context_of
 from vouch.server.errors import BadRequest, Conflict, VerificationFailed, VouchError
-from vouch.server.routes import schemas
 from vouch.server.routes._common import audience_of, signed_in
 from vouch.server.storage import Transaction
 

@@ -3,12 +3,16 @@
 Execute reads in one transaction, verifies outside any transaction (the registration and
 every approval), then applies in one transaction whose conditional updates re-check what
 could have changed meanwhile. A refusal at any step changes nothing of the account; it is
-recorded in the audit log afterwards.
+recorded in the audit log afterwards. Approvals recorded out of band for the recovery are
+read with it, counted with the page's, and consumed in the transaction that executes it.
+The schemas that depend on the guardian kinds are built once per registry (`kind_schemas`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -17,7 +21,16 @@ from starlette.responses import Response
 from vouch.core.errors import MalformedInput
 from vouch.core.messages import NewCredential, recovery_message
 from vouch.core.usernames import InvalidUsername, normalize_username
-from vouch.server import approvals, audit, ceremonies, ratelimit, recovery, sessions
+from vouch.server import (
+    approvals,
+    audit,
+    ceremonies,
+    ratelimit,
+    recovery,
+    recovery_approvals,
+    schemas,
+    sessions,
+)
 from vouch.server.api import (
     Endpoint,
     JSONResponse,
@@ -26,101 +39,89 @@ from vouch.server.api import (
     decode_b64,
     read_body,
 )
-from vouch.server.approvals import PasskeyState
 from vouch.server.context import Context, context_of
 from vouch.server.errors import BadRequest, VouchError
-from vouch.server.guardians import GuardianSet
+from vouch.server.kinds import GuardianSet, KindRegistry
 from vouch.server.recovery import Plan, Recovery
-from vouch.server.routes import schemas
 from vouch.server.routes._common import audience_of, signed_in
-from vouch.server.storage import Transaction
+from vouch.server.storage import Row, Transaction
 
-APPROVAL: schemas.JSONSchema = {
+START = body_schema({"username": schemas.USERNAME})
+NEW_CREDENTIAL: schemas.JSONSchema = {
     "type": "object",
-    "description": "{guardian_id, signature} for a passphrase, recovery code or backup code"
-    " (Ed25519 over the recovery message); {guardian_id, assertion} for a passkey (WebAuthn,"
-    " challenge = SHA-256 of the recovery message)",
     "properties": {
-        "guardian_id": {"type": "string", "minLength": 1, "maxLength": 64},
-        "signature": schemas.b64url_bytes("Ed25519 signature", 64),
-        "assertion": schemas.WEBAUTHN_CREDENTIAL,
+        "id": schemas.b64url("new credential ID", max_length=1400),
+        "public_key_sha256": schemas.b64url_bytes(
+            "SHA-256 of the new credential's SubjectPublicKeyInfo", 32
+        ),
     },
-    "required": ["guardian_id"],
+    "required": ["id", "public_key_sha256"],
     "additionalProperties": False,
 }
-START = body_schema({"username": schemas.USERNAME})
-CHECK = body_schema(
-    {
-        "recovery_id": schemas.RECOVERY_ID,
-        "new_credential": {
-            "type": "object",
-            "properties": {
-                "id": schemas.b64url("new credential ID", max_length=1400),
-                "public_key_sha256": schemas.b64url_bytes(
-                    "SHA-256 of the new credential's SubjectPublicKeyInfo", 32
-                ),
-            },
-            "required": ["id", "public_key_sha256"],
-            "additionalProperties": False,
-        },
-        "approval": APPROVAL,
-    }
-)
-EXECUTE = body_schema(
-    {
-        "recovery_id": schemas.RECOVERY_ID,
-        "credential": schemas.WEBAUTHN_CREDENTIAL,
-        "approvals": {"type": "array", "items": APPROVAL, "minItems": 1, "maxItems": 16},
-    },
-    {"audience": schemas.AUDIENCE},
-)
 COMPLETE = body_schema({"recovery_id": schemas.RECOVERY_ID}, {"audience": schemas.AUDIENCE})
 CANCEL = body_schema({"recovery_id": schemas.RECOVERY_ID})
 
-PUBLIC_GUARDIAN: schemas.JSONSchema = {
-    "type": "object",
-    "description": "A guardian as a recovering user sees it: never a public key",
-    "properties": {
-        "id": {"type": "string"},
-        "kind": {"enum": ["passphrase", "recovery_code", "backup_codes", "passkey"]},
-        "label": {"type": "string"},
-        "salt": schemas.b64url_bytes("salt", 16),
-        "kdf": {"type": "object"},
-        "credential_id": schemas.b64url("credential ID"),
-        "codes_remaining": {"type": "integer"},
-    },
-    "required": ["id", "kind", "label"],
-    "additionalProperties": False,
-}
-START_RESPONSE: schemas.JSONSchema = {
-    "type": "object",
-    "properties": {
-        "recovery_id": schemas.RECOVERY_ID,
-        "account": {"type": "string"},
-        "username": {"type": "string"},
-        "challenge": schemas.b64url_bytes("recovery challenge", 32),
-        "expires": schemas.TIME,
-        "rp_id": {"type": "string"},
-        "threshold": {"type": "integer", "minimum": 1},
-        "guardians": {"type": "array", "items": PUBLIC_GUARDIAN},
-        "registration": {
-            "type": "object",
-            "properties": {"options": {"type": "object"}},
-            "required": ["options"],
+
+@dataclass(frozen=True)
+class KindSchemas:
+    """The schemas that depend on the guardian kinds a server runs."""
+
+    check: schemas.JSONSchema
+    execute: schemas.JSONSchema
+    start_response: schemas.JSONSchema
+
+
+@functools.cache
+def kind_schemas(kinds: KindRegistry) -> KindSchemas:
+    """Built once per registry (and kept: read_body compiles a schema once, by identity)."""
+    approval = kinds.approval_schema
+    check = body_schema(
+        {
+            "recovery_id": schemas.RECOVERY_ID,
+            "new_credential": NEW_CREDENTIAL,
+            "approval": approval,
+        }
+    )
+    execute = body_schema(
+        {
+            "recovery_id": schemas.RECOVERY_ID,
+            "credential": schemas.WEBAUTHN_CREDENTIAL,
+            "approvals": {"type": "array", "items": approval, "minItems": 1, "maxItems": 16},
         },
-    },
-    "required": [
-        "recovery_id",
-        "account",
-        "username",
-        "challenge",
-        "expires",
-        "rp_id",
-        "threshold",
-        "guardians",
-        "registration",
-    ],
-}
+        {"audience": schemas.AUDIENCE},
+    )
+    start_response: schemas.JSONSchema = {
+        "type": "object",
+        "properties": {
+            "recovery_id": schemas.RECOVERY_ID,
+            "account": {"type": "string"},
+            "username": {"type": "string"},
+            "challenge": schemas.b64url_bytes("recovery challenge", 32),
+            "expires": schemas.TIME,
+            "rp_id": {"type": "string"},
+            "threshold": {"type": "integer", "minimum": 1},
+            "guardians": {"type": "array", "items": kinds.public_schema},
+            "registration": {
+                "type": "object",
+                "properties": {"options": {"type": "object"}},
+                "required": ["options"],
+            },
+        },
+        "required": [
+            "recovery_id",
+            "account",
+            "username",
+            "challenge",
+            "expires",
+            "rp_id",
+            "threshold",
+            "guardians",
+            "registration",
+        ],
+    }
+    return KindSchemas(check=check, execute=execute, start_response=start_response)
+
+
 COMPLETE_RESPONSE: schemas.JSONSchema = {
     **schemas.SIGNED_IN,
     "properties": {**schemas.SIGNED_IN["properties"], "status": {"const": "complete"}},
@@ -152,26 +153,29 @@ async def start(request: Request) -> Response:
             context,
             [("recovery_start_address", address), ("recovery_start_account", username)],
         )
-        return JSONResponse(recovery.start(tx, context, context.decoys, username))
+        return JSONResponse(recovery.start(tx, context, username))
 
     return await context.database.run(work)
 
 
-Loaded = tuple[Recovery, GuardianSet, dict[str, PasskeyState]]
+# The recovery, its guardians, and the approvals recorded out of band for it.
+Loaded = tuple[Recovery, GuardianSet, list[Row]]
 
 
 def _read(
-    context: Context, recovery_id: str, address: str, limit: str
+    context: Context, recovery_id: str, address: str, limit: str, *, recorded: bool = False
 ) -> Callable[[Transaction], Loaded]:
-    """The read phase: the recovery, its guardians, and the attempt counted (and committed)."""
+    """The read phase: the recovery, its guardians, and the attempt counted (and committed);
+    with `recorded`, its out-of-band approvals (read only if a guardian gives one)."""
 
     def work(tx: Transaction) -> Loaded:
         found = recovery.load(tx, recovery_id)
         ratelimit.hit(
             tx, context, [(f"{limit}_address", address), (f"{limit}_account", found.username)]
         )
-        guardian_set, passkeys = recovery.guardians_of(tx, context.decoys, found)
-        return found, guardian_set, passkeys
+        guardian_set = recovery.guardians_of(tx, context, found)
+        stored = recovery_approvals.load(tx, context.kinds, found, guardian_set) if recorded else []
+        return found, guardian_set, stored
 
     return work
 
@@ -179,15 +183,15 @@ def _read(
 async def check(request: Request) -> Response:
     """Does this one approval count? Nothing is consumed; attempts are rate-limited."""
     context = context_of(request)
-    body = await read_body(request, CHECK, context.config.max_body_bytes)
+    body = await read_body(
+        request, kind_schemas(context.kinds).check, context.config.max_body_bytes
+    )
     address = client_address(request)
-    found, guardian_set, passkeys = await context.database.run(
+    found, guardian_set, _ = await context.database.run(
         _read(context, body["recovery_id"], address, "recovery_check")
     )
     recovery.check_open(found, context.now())
-    ((guardian, approval),) = approvals.match(
-        guardian_set, [body["approval"]], need_threshold=False
-    )
+    ((guardian, approval),) = approvals.match(context.kinds, guardian_set, [body["approval"]])
     new_credential = NewCredential(
         id=decode_b64(body["new_credential"]["id"], what="new_credential.id"),
         public_key_sha256=decode_b64(
@@ -196,9 +200,7 @@ async def check(request: Request) -> Response:
     )
     message = _message(context, found, guardian_set, new_credential)
     try:
-        await approvals.verify(
-            context.provider, context.config, guardian, approval, message=message, passkeys=passkeys
-        )
+        await approvals.verify(context, guardian, approval, message=message)
     except VouchError as exc:
         detail = {"recovery_id": found.id, "guardian": guardian.id, "reason": exc.code}
         await audit.record_failure(context, found.account_id, "recovery_check_failed", detail)
@@ -217,16 +219,24 @@ def _message(
 
 async def execute(request: Request) -> Response:
     context = context_of(request)
-    body = await read_body(request, EXECUTE, context.config.max_body_bytes)
+    body = await read_body(
+        request, kind_schemas(context.kinds).execute, context.config.max_body_bytes
+    )
     audience = audience_of(context, body)
     address = client_address(request)
-    found, guardian_set, passkeys = await context.database.run(
-        _read(context, body["recovery_id"], address, "recovery_execute")
+    found, guardian_set, stored = await context.database.run(
+        _read(context, body["recovery_id"], address, "recovery_execute", recorded=True)
     )
     attempted = [approval["guardian_id"] for approval in body["approvals"]]
     try:
         recovery.check_open(found, context.now())
-        pairs = approvals.match(guardian_set, body["approvals"], need_threshold=True)
+        pairs = approvals.match(context.kinds, guardian_set, body["approvals"])
+        recorded = recovery_approvals.usable(
+            context.kinds, guardian_set, stored, sent=[guardian.id for guardian, _ in pairs]
+        )
+        approvals.require_threshold(
+            context.kinds, guardian_set, sent=len(pairs), recorded=len(recorded)
+        )
         credential = ceremonies.verify_registration(
             context.config, body["credential"], challenge=found.registration_challenge
         )
@@ -237,20 +247,15 @@ async def execute(request: Request) -> Response:
             NewCredential(id=credential.id, public_key_sha256=credential.public_key_sha256),
         )
         approved = [
-            await approvals.verify(
-                context.provider,
-                context.config,
-                guardian,
-                approval,
-                message=message,
-                passkeys=passkeys,
-            )
+            await approvals.verify(context, guardian, approval, message=message)
             for guardian, approval in pairs
         ]
-        plan = Plan(credential=credential, approved=tuple(approved))
+        plan = Plan(credential=credential, approved=(*approved, *recorded))
 
         def apply(tx: Transaction) -> dict[str, Any]:
             effective = recovery.mark_executed(tx, context, found, plan)
+            # Held or applied now, the recovery is executed: what it used is used.
+            recovery_approvals.consume(tx, context, found, plan.approved)
             if effective is not None:
                 recovery.hold(tx, context, found, plan)
                 return {"status": "pending", "recovery_id": found.id, "effective_at": effective}
@@ -310,100 +315,106 @@ async def cancel(request: Request) -> Response:
     return JSONResponse(await context.database.run(work))
 
 
-ENDPOINTS = [
-    Endpoint(
-        "POST",
-        "/api/recovery/start",
-        "Start recovering an account: a challenge, the guardians (no public keys), and"
-        " creation options for the new passkey. Unknown accounts get a stable decoy.",
-        start,
-        request_schema=START,
-        response_schema=START_RESPONSE,
-        errors=("invalid_username", "rate_limited"),
-        tag="recovery",
-    ),
-    Endpoint(
-        "POST",
-        "/api/recovery/check",
-        "Check one guardian approval without consuming anything",
-        check,
-        request_schema=CHECK,
-        response_schema={
-            "type": "object",
-            "properties": {"ok": {"const": True}, "guardian_id": {"type": "string"}},
-            "required": ["ok", "guardian_id"],
-        },
-        errors=(
-            "unknown_recovery",
-            "challenge_used",
-            "challenge_expired",
-            "unknown_guardian",
-            "approval_invalid",
-            "guardians_changed",
-            "rate_limited",
+@functools.cache
+def endpoints(kinds: KindRegistry) -> tuple[Endpoint, ...]:
+    """This module's endpoints, with the schemas of `kinds` (built once per registry)."""
+    built = kind_schemas(kinds)
+    return (
+        Endpoint(
+            "POST",
+            "/api/recovery/start",
+            "Start recovering an account: a challenge, the guardians (no public keys), and"
+            " creation options for the new passkey. Unknown accounts get a stable decoy.",
+            start,
+            request_schema=START,
+            response_schema=built.start_response,
+            errors=("invalid_username", "rate_limited"),
+            tag="recovery",
         ),
-        tag="recovery",
-    ),
-    Endpoint(
-        "POST",
-        "/api/recovery/execute",
-        "Register the new passkey with enough guardian approvals: revokes the old passkeys"
-        " and sessions (202 and pending when the server holds recoveries for a delay)",
-        execute,
-        request_schema=EXECUTE,
-        response_schema=COMPLETE_RESPONSE,
-        other_responses={"202": PENDING_RESPONSE},
-        errors=(
-            "unknown_recovery",
-            "challenge_used",
-            "challenge_expired",
-            "unknown_guardian",
-            "duplicate_guardian",
-            "not_enough_approvals",
-            "verification_failed",
-            "new_credential_mismatch",
-            "approval_invalid",
-            "audience_not_allowed",
-            "guardians_changed",
-            "credential_exists",
-            "rate_limited",
+        Endpoint(
+            "POST",
+            "/api/recovery/check",
+            "Check one guardian approval without consuming anything",
+            check,
+            request_schema=built.check,
+            response_schema={
+                "type": "object",
+                "properties": {"ok": {"const": True}, "guardian_id": {"type": "string"}},
+                "required": ["ok", "guardian_id"],
+            },
+            errors=(
+                "unknown_recovery",
+                "challenge_used",
+                "challenge_expired",
+                "unknown_guardian",
+                "out_of_band_approval",
+                "approval_invalid",
+                "guardians_changed",
+                "rate_limited",
+            ),
+            tag="recovery",
         ),
-        tag="recovery",
-    ),
-    Endpoint(
-        "POST",
-        "/api/recovery/complete",
-        "Apply a pending recovery once its delay has passed",
-        complete,
-        request_schema=COMPLETE,
-        response_schema=COMPLETE_RESPONSE,
-        errors=(
-            "unknown_recovery",
-            "recovery_not_pending",
-            "recovery_not_ready",
-            "recovery_cancelled",
-            "recovery_finished",
-            "approval_invalid",
-            "guardians_changed",
-            "credential_exists",
-            "audience_not_allowed",
-            "rate_limited",
+        Endpoint(
+            "POST",
+            "/api/recovery/execute",
+            "Register the new passkey with enough guardian approvals: revokes the old passkeys"
+            " and sessions (202 and pending when the server holds recoveries for a delay)",
+            execute,
+            request_schema=built.execute,
+            response_schema=COMPLETE_RESPONSE,
+            other_responses={"202": PENDING_RESPONSE},
+            errors=(
+                "unknown_recovery",
+                "challenge_used",
+                "challenge_expired",
+                "unknown_guardian",
+                "duplicate_guardian",
+                "out_of_band_approval",
+                "not_enough_approvals",
+                "verification_failed",
+                "new_credential_mismatch",
+                "approval_invalid",
+                "audience_not_allowed",
+                "guardians_changed",
+                "credential_exists",
+                "rate_limited",
+            ),
+            tag="recovery",
         ),
-        tag="recovery",
-    ),
-    Endpoint(
-        "POST",
-        "/api/recovery/cancel",
-        "Cancel a pending recovery of the signed-in account",
-        cancel,
-        request_schema=CANCEL,
-        response_schema={
-            "type": "object",
-            "properties": {"status": {"const": "cancelled"}},
-            "required": ["status"],
-        },
-        errors=("unauthorized", "unknown_recovery", "recovery_not_pending"),
-        authenticated=True,
-        tag="recovery",
-    ),
-]
+        Endpoint(
+            "POST",
+            "/api/recovery/complete",
+            "Apply a pending recovery once its delay has passed",
+            complete,
+            request_schema=COMPLETE,
+            response_schema=COMPLETE_RESPONSE,
+            errors=(
+                "unknown_recovery",
+                "recovery_not_pending",
+                "recovery_not_ready",
+                "recovery_cancelled",
+                "recovery_finished",
+                "approval_invalid",
+                "guardians_changed",
+                "credential_exists",
+                "audience_not_allowed",
+                "rate_limited",
+            ),
+            tag="recovery",
+        ),
+        Endpoint(
+            "POST",
+            "/api/recovery/cancel",
+            "Cancel a pending recovery of the signed-in account",
+            cancel,
+            request_schema=CANCEL,
+            response_schema={
+                "type": "object",
+                "properties": {"status": {"const": "cancelled"}},
+                "required": ["status"],
+            },
+            errors=("unauthorized", "unknown_recovery", "recovery_not_pending"),
+            authenticated=True,
+            tag="recovery",
+        ),
+    )

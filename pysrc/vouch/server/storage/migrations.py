@@ -173,6 +173,27 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        4,
+        [
+            # Approvals that reach the server out of band (a trusted contact's assertion, a
+            # mailed code), each bound to one recovery and one of its guardians: used at most
+            # once (used_at), and gone with the recovery (expires_at is the recovery's).
+            """CREATE TABLE recovery_approvals (
+                recovery_id TEXT NOT NULL REFERENCES recoveries(id),
+                guardian_id TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                used_at BIGINT,
+                PRIMARY KEY (recovery_id, guardian_id)
+            )""",
+            "CREATE INDEX recovery_approvals_expiry ON recovery_approvals(expires_at)",
+        ],
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
