@@ -28,6 +28,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from bench.webroot import ROOT
 
 RESULTS = ROOT / "bench" / "results.json"
 
-TARGETS = {
+TARGETS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "cold open <= 0.5x the floor's cold open": lambda r: r["pageload"]["cold_ratio"] <= 0.5,
     "warm open <= 400 ms": lambda r: r["pageload"]["pages"]["dialog"]["warm_ms"] <= 400,
     "shell painted <= 150 ms": lambda r: (

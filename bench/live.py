@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.live_server import free_port, launch, stop_process
+from tests.support.live_server import launch, stop_process
+from tests.support.ports import free_port
 
 from bench.webroot import ROOT, make_web_root
 

@@ -27,6 +27,7 @@ import contextlib
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,7 +325,7 @@ def _ms(value: float | None) -> str:
 def format_table(figures: dict[str, Any]) -> str:
     pages = figures["pages"]
     dialog, floor = pages["dialog"], pages["floor"]
-    rows = [
+    rows: list[tuple[str, str, Callable[[Any], str]]] = [
         ("cold open, navigation -> ready (ms)", "cold_ms", _ms),
         ("warm open, same context (ms)", "warm_ms", _ms),
         ("first paint (ms)", "first_paint_ms", _ms),

@@ -190,8 +190,8 @@ def build_pyodide(lock_source: dict[str, object], wheels: list[Path]) -> None:
     # describes our wheels; the lock's own top level is written back unchanged.
     info = lock_source["info"]
     assert isinstance(info, dict)
-    pruned = PyodideLockSpec(
-        info={**info, "version": npm_version("pyodide")}, packages={"micropip": micropip}
+    pruned = PyodideLockSpec.model_validate(
+        {"info": {**info, "version": npm_version("pyodide")}, "packages": {"micropip": micropip}}
     )
     spec = add_wheels_to_spec(pruned, ours, base_path=PYODIDE_OUT)
     described = spec.model_dump()["packages"]

@@ -21,6 +21,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 def output_dir(request: pytest.FixtureRequest) -> Path:
     """Where a test leaves artefacts (screenshots): test-results/<test name>/."""
     root = Path(__file__).resolve().parents[1] / "test-results"
-    path = root / request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
+    name = str(request.node.name)
+    path = root / name.replace("/", "_").replace("[", "-").replace("]", "")
     path.mkdir(parents=True, exist_ok=True)
     return path

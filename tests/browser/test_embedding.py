@@ -20,7 +20,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.support.browser import PageWatch, VirtualAuthenticator, attach_authenticator
 from tests.support.dialog_driver import SLOW, DialogDriver
-from tests.support.live_server import ROOT, LiveServer, free_port, start_server
+from tests.support.live_server import ROOT, LiveServer, start_server
+from tests.support.ports import free_port
 
 
 @pytest.fixture(scope="module")
