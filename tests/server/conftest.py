@@ -24,7 +24,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from tests.server.helpers import Api
+from tests.server.helpers import Api, close_clients
 from tests.support import postgres
 from tests.support.live_server import LiveServer, start_server
 from tests.support.ports import free_port
@@ -77,6 +77,12 @@ def serve_app(directory: Path, *, kinds: KindRegistry, **config: Any) -> Iterato
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_api_clients() -> Iterator[None]:
+    yield
+    close_clients()
 
 
 @pytest.fixture(scope="session")

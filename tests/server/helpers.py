@@ -57,6 +57,15 @@ def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
+_CLIENTS: list[httpx.Client] = []
+
+
+def close_clients() -> None:
+    """Close every client an Api made."""
+    while _CLIENTS:
+        _CLIENTS.pop().close()
+
+
 class ApiError(AssertionError):
     pass
 
@@ -64,9 +73,15 @@ class ApiError(AssertionError):
 class Api:
     """httpx against one live server; `call` checks the status and the response schema."""
 
-    def __init__(self, url: str):
+    def __init__(
+        self, url: str, *, base_url: str = "", transport: httpx.HTTPTransport | None = None
+    ):
+        """`url` is the origin the dialog runs at; `base_url` where requests go, if elsewhere."""
         self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30)
+        self.http = httpx.Client(base_url=base_url or url, timeout=30, transport=transport)
+        # Kept until close_clients() (end of the session), so no keep-alive socket is left
+        # to the garbage collector, which would warn about it in whatever test runs then.
+        _CLIENTS.append(self.http)
 
     def request(
         self, method: str, path: str, body: Any = None, *, session: str | None = None

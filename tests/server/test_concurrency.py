@@ -47,6 +47,8 @@ def race(urls: list[str], path: str, bodies: list[dict[str, Any]]) -> list[httpx
         thread.start()
     for thread in threads:
         thread.join()
+    for client in clients:
+        client.close()
     return [answer for answer in answers if answer is not None]
 
 

@@ -31,13 +31,11 @@ def twins(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
 
 
 def from_address(server: LiveServer, address: str) -> Api:
-    api = Api(server.url)
-    api.http = httpx.Client(
+    return Api(
+        server.url,
         base_url=f"http://127.0.0.1:{server.port}",
         transport=httpx.HTTPTransport(local_address=address),
-        timeout=30,
     )
-    return api
 
 
 def limited(response: httpx.Response) -> int:

@@ -43,12 +43,13 @@ def launch(
     tree: Path, port: int, args: Sequence[str], log_path: Path
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start `tree`'s serve.py on `port` and wait until /healthz answers; return it and its URL."""
-    process = subprocess.Popen(
-        [sys.executable, str(tree / "serve.py"), "--port", str(port), *args],
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-        cwd=tree,
-    )
+    with log_path.open("wb") as log:  # the child writes to its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, str(tree / "serve.py"), "--port", str(port), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tree,
+        )
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
