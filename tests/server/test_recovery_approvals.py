@@ -9,6 +9,7 @@ records the approval with `recovery_approvals.record`, as theirs will.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -493,9 +494,15 @@ def test_approvals_of_expired_recoveries_are_pruned_with_them(database: Database
     database.run_sync(lambda tx: add_recovery(tx, "old", expires_at=1500))
     database.run_sync(lambda tx: add_recovery(tx, "new", expires_at=99_999))
     for recovery_id in ("old", "new"):
-        found = database.run_sync(lambda tx, rid=recovery_id: recovery.load(tx, rid))
+        found = database.run_sync(functools.partial(recovery.load, recovery_id=recovery_id))
         database.run_sync(
-            lambda tx, found=found: recovery_approvals.record(tx, context, found, "g1", {})
+            functools.partial(
+                recovery_approvals.record,
+                context=context,
+                recovery=found,
+                guardian_id="g1",
+                detail={},
+            )
         )
     later = 1500 + maintenance.GRACE_SECONDS + 1
     assert database.run_sync(lambda tx: maintenance.prune(tx, later)) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,13 +186,14 @@ def test_requests_at_once_share_a_commit_and_stay_all_or_nothing(tmp_path: Path)
         return int(row.fetchone()[0])
 
     async def scenario() -> list[object]:
-        return await asyncio.gather(
+        answers = await asyncio.gather(
             add("one"),
             database.run(half_then_fail),
             add("two"),
             add("one"),  # the same id again, in the same batch
             return_exceptions=True,
         )
+        return list(answers)
 
     first, failed, second, again = asyncio.run(scenario())
     assert (first, second) == (1, 1)
@@ -215,7 +217,7 @@ def test_the_wal_is_checkpointed_off_the_event_loop(tmp_path: Path) -> None:
     path = tmp_path / "vouch.db"
     database = open_database(str(path))
     for n in range(20):
-        database.run_sync(lambda tx, n=n: add_account(tx, f"acct-{n}"))
+        database.run_sync(functools.partial(add_account, account_id=f"acct-{n}"))
     time.sleep(3 * CHECKPOINT_INTERVAL_SECONDS)
     shutil.copy(path, tmp_path / "copy.db")  # the file without its -wal
     database.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.errors import VouchError as CoreError
@@ -21,6 +21,7 @@ from vouch.server.kinds.base import (
     ServerKind,
     invalid,
 )
+from vouch.server.schemas import JSONSchema
 
 if TYPE_CHECKING:
     from vouch.server.context import Context
@@ -75,7 +76,7 @@ def decoy_keys(material: bytes, count: int) -> tuple[bytes, ...]:
 class SignatureKind(ServerKind):
     """A kind whose guardian approves with an Ed25519 signature by one of its keys."""
 
-    proof_schema = SIGNATURE_SCHEMA
+    proof_schema: ClassVar[JSONSchema | None] = SIGNATURE_SCHEMA
 
     async def verify(
         self, context: Context, guardian: Guardian, approval: Mapping[str, Any], *, message: bytes

@@ -59,7 +59,7 @@ class Passkey(ServerKind):
     public_schema: ClassVar[Mapping[str, JSONSchema]] = {
         "credential_id": schemas.b64url("credential ID")
     }
-    proof_schema = schemas.WEBAUTHN_CREDENTIAL
+    proof_schema: ClassVar[JSONSchema | None] = schemas.WEBAUTHN_CREDENTIAL
     refusal = "That passkey is not a guardian of this account."
 
     def parse(self, where: str, entry: Mapping[str, Any], guardian: Guardian) -> Guardian:
