@@ -9,7 +9,9 @@ records the approval with `recovery_approvals.record`, as theirs will.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -55,38 +57,44 @@ T = TypeVar("T")
 CONTACT = Kind(
     name="test_contact",
     label="Trusted contact",
-    config_fields=(),
-    public_fields=(),
+    config_fields=("contact",),
+    public_fields=("contact",),
     proof=Proof.OUT_OF_BAND,
 )
 
 
 class Contact(ServerKind):
     """A trusted person who approves in a channel of their own: a stand-in for the contact
-    and email kinds of later issues. It keeps nothing but its guardians row; `confirm` is
-    what its channel does once the person has approved a recovery."""
+    and email kinds of later issues. Its one field (the contact's name) has no column of its
+    own, so it lives in guardians.data; `confirm` is what its channel does once the person has
+    approved a recovery."""
 
     kind = CONTACT
-    config_schema: ClassVar[Mapping[str, JSONSchema]] = {}
-    public_schema: ClassVar[Mapping[str, JSONSchema]] = {}
+    config_schema: ClassVar[Mapping[str, JSONSchema]] = {
+        "contact": {"type": "string", "minLength": 1, "maxLength": 64}
+    }
+    public_schema: ClassVar[Mapping[str, JSONSchema]] = config_schema
     refusal = "That contact has not approved this recovery."
 
     def parse(
         self, where: str, entry: Mapping[str, Any], guardian: StoredGuardian
     ) -> StoredGuardian:
-        return guardian
+        return dataclasses.replace(guardian, data={"contact": str(entry["contact"])})
 
     def entry_values(self, guardian: StoredGuardian) -> dict[str, Any]:
-        return {}
+        return {"contact": guardian.data["contact"]}
 
     def public_values(self, row: Row) -> dict[str, Any]:
-        return {}
+        return {"contact": json.loads(row["data"])["contact"]}
 
     def decoy_maker(self, key: bytes) -> DecoyMaker:
         return self._decoy
 
     def _decoy(self, guardian_id: str, material: bytes) -> DecoyGuardian:
-        return self.decoy_guardian(guardian_id, {})
+        contact = f"friend-{material[:3].hex()}"
+        return self.decoy_guardian(
+            guardian_id, {"data": json.dumps({"contact": contact})}, data={"contact": contact}
+        )
 
     def confirm(self, tx: Transaction, context: Context, recovery_id: str, guardian: str) -> bool:
         found = recovery.load(tx, recovery_id)
@@ -134,7 +142,7 @@ def set_up(api: Api) -> Account:
     """An account with a passphrase and a trusted contact, both needed (2 of 2)."""
     user = register(api)
     passphrase = passphrase_guardian(user)
-    contact = {"id": guardian_id(), "kind": CONTACT.name, "label": "Sam"}
+    contact = {"id": guardian_id(), "kind": CONTACT.name, "label": "Sam", "contact": "sam"}
     config = {"threshold": 2, "guardians": [passphrase.entry, contact]}
     saved = call(
         api, "PUT", "/api/guardians", confirm_change(api, user, config), session=user.session
@@ -219,7 +227,12 @@ def test_a_recorded_approval_counts_with_the_page_s_toward_the_threshold(
     account = set_up(api)
     rec = begin(api, account.user.username)
     shown = {g["id"]: g for g in rec.start["guardians"]}
-    assert shown[account.contact] == {"id": account.contact, "kind": CONTACT.name, "label": "Sam"}
+    assert shown[account.contact] == {
+        "id": account.contact,
+        "kind": CONTACT.name,
+        "label": "Sam",
+        "contact": "sam",
+    }
     assert channel.confirm(rec.id, account.contact) is True
     assert channel.confirm(rec.id, account.contact) is False  # kept once
     result = execute(api, rec, [rec.approve(account.passphrase)])

@@ -122,7 +122,7 @@ def _public_query(kinds: KindRegistry) -> str:
     """Every column but the public key, and what each kind adds (its codes remaining)."""
     columns = "".join(f", {column}" for column in kinds.public_columns)
     return (
-        f"SELECT g.id, g.kind, g.label, g.salt, g.kdf, g.credential_id{columns}"  # noqa: S608
+        f"SELECT g.id, g.kind, g.label, g.salt, g.kdf, g.credential_id, g.data{columns}"  # noqa: S608
         " FROM guardians g WHERE g.account_id = ? ORDER BY g.ordinal"
     )
 
@@ -244,7 +244,7 @@ def _insert(
     kind = kinds[guardian.kind]
     tx.execute(
         "INSERT INTO guardians (account_id, id, ordinal, kind, label, salt, kdf, public_key,"
-        " credential_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " credential_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             account_id,
             guardian.id,
@@ -255,6 +255,7 @@ def _insert(
             None if guardian.kdf is None else json.dumps(guardian.kdf.to_dict()),
             kind.public_key_column(guardian),
             guardian.credential_id,
+            json.dumps(dict(guardian.data), sort_keys=True) if guardian.data else None,
             guardian.created_at,
         ),
     )

@@ -51,6 +51,8 @@ class Guardian:
     created_at: int = 0
     used_codes: frozenset[int] = field(default_factory=frozenset)
     credential: CredentialState | None = None
+    # Public data of a kind that has no column of its own (JSON in guardians.data).
+    data: Mapping[str, Any] = field(default_factory=dict)
 
     def same_secret(self, other: Guardian) -> bool:
         """Whether `other` is this guardian again (same id and keys), label aside."""
@@ -61,6 +63,7 @@ class Guardian:
             and self.kdf == other.kdf
             and self.public_keys == other.public_keys
             and self.credential_id == other.credential_id
+            and dict(self.data) == dict(other.data)
         )
 
 
@@ -150,6 +153,7 @@ def stored_guardian(
         created_at=row["created_at"],
         used_codes=used,
         credential=credential,
+        data=json.loads(row["data"]) if row.get("data") else {},
     )
 
 

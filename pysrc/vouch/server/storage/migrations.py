@@ -190,6 +190,9 @@ MIGRATIONS.append(
                 PRIMARY KEY (recovery_id, guardian_id)
             )""",
             "CREATE INDEX recovery_approvals_expiry ON recovery_approvals(expires_at)",
+            # A kind whose public data has no column of its own (an OpenID issuer and subject
+            # commitment, an email address, a contact's account) keeps it here as JSON.
+            "ALTER TABLE guardians ADD COLUMN data TEXT",
         ],
     )
 )
