@@ -13,14 +13,15 @@ share it, as each code is already high-entropy and distinct.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from vouch.core import codes, kdf
 from vouch.core.errors import MalformedInput
+from vouch.core.kinds import BACKUP_CODES, KINDS, PASSPHRASE, RECOVERY_CODE, KindTable
 from vouch.core.passphrase import passphrase_bytes
 from vouch.crypto.provider import Provider
 
-GuardianKind = Literal["passphrase", "recovery_code", "backup_codes"]
+# The kinds whose secret becomes an Ed25519 key here (the others prove themselves otherwise).
+DERIVING = KindTable(*(kind for kind in KINDS.values() if kind.derives_key))
 SALT_BYTES = 16
 SEED_BYTES = 32
 
@@ -36,12 +37,10 @@ class GuardianKey:
         return await provider.ed25519_sign(self.seed, message)
 
 
-def hkdf_info(kind: GuardianKind, account_id: str) -> bytes:
-    """The HKDF info string that binds a seed to its guardian kind and account."""
-    if kind not in ("passphrase", "recovery_code", "backup_codes"):
-        raise ValueError(
-            f"guardian kind is {kind!r}, expected passphrase, recovery_code or backup_codes"
-        )
+def hkdf_info(kind: str, account_id: str) -> bytes:
+    """The HKDF info string that binds a seed to its guardian kind (by name) and account."""
+    if kind not in DERIVING:
+        raise ValueError(f"guardian kind is {kind!r}, expected {DERIVING.expected()}")
     if not isinstance(account_id, str) or not account_id:
         raise MalformedInput(f"account_id is {account_id!r}, expected a non-empty string")
     return b"vouch/v1/" + kind.encode("ascii") + b"/" + account_id.encode("utf-8")
@@ -53,7 +52,7 @@ async def new_salt(provider: Provider) -> bytes:
 
 
 async def key_from_ikm(
-    provider: Provider, ikm: bytes, *, salt: bytes, kind: GuardianKind, account_id: str
+    provider: Provider, ikm: bytes, *, salt: bytes, kind: str, account_id: str
 ) -> GuardianKey:
     """The HKDF step shared by every kind."""
     kdf.check_salt(salt)
@@ -78,7 +77,7 @@ async def derive_passphrase_key(
     params = params or kdf.Argon2Params()
     kdf.check_policy(params)
     kdf.check_salt(salt)
-    info = hkdf_info("passphrase", account_id)  # checked before the expensive part
+    info = hkdf_info(PASSPHRASE.name, account_id)  # checked before the expensive part
     password = passphrase_bytes(passphrase)
     if not password:
         raise MalformedInput("passphrase is empty (after trimming whitespace), expected some text")
@@ -106,7 +105,7 @@ async def derive_recovery_code_key(
     """Key of a recovery-code guardian; ``code`` is ``parse_recovery_code``'s output."""
     _check_code_bytes(codes.RECOVERY_CODE, code)
     return await key_from_ikm(
-        provider, code, salt=salt, kind="recovery_code", account_id=account_id
+        provider, code, salt=salt, kind=RECOVERY_CODE.name, account_id=account_id
     )
 
 
@@ -115,4 +114,6 @@ async def derive_backup_code_key(
 ) -> GuardianKey:
     """Key of one backup code; ``code`` is ``parse_backup_code``'s output."""
     _check_code_bytes(codes.BACKUP_CODE, code)
-    return await key_from_ikm(provider, code, salt=salt, kind="backup_codes", account_id=account_id)
+    return await key_from_ikm(
+        provider, code, salt=salt, kind=BACKUP_CODES.name, account_id=account_id
+    )

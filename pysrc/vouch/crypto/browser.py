@@ -5,10 +5,9 @@ reference implementation (@phi-ag/argon2): about twice as fast as hash-wasm, whi
 SIMD, and the page stays responsive meanwhile. hash-wasm remains the fallback for browsers
 without WebAssembly SIMD or module workers, and for a non-empty ``secret``.
 
-This is the only module of ``vouch.crypto`` that touches ``js`` and
-``pyodide``; it imports them lazily, so it still imports (and checks its
-parameters) on CPython. JS values are converted at the edge: callers give
-and get Python ``bytes``, and JS errors come back as ``BrowserCryptoError``.
+It reaches ``js`` only through ``vouch.crypto.ffi``, so it still imports (and checks its
+parameters) on CPython. JS values are converted at the edge: callers give and get Python
+``bytes``, and JS errors come back as ``BrowserCryptoError``.
 """
 
 from __future__ import annotations
@@ -16,9 +15,12 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from vouch.crypto import _checks
+from vouch.crypto import _checks, ffi
+from vouch.crypto.ffi import js
+
+T = TypeVar("T")
 
 DEFAULT_HASH_WASM_URL = "/vendor/hash-wasm/argon2.umd.min.js"
 DEFAULT_ARGON2_WORKER_URL = "/argon2id-worker.js"
@@ -41,62 +43,21 @@ class BrowserCryptoError(RuntimeError):
         self.js_message = js_message
 
 
-def _ffi() -> tuple[Any, Any]:
-    """The ``js`` and ``pyodide.ffi`` modules, or a clear error outside Pyodide."""
-    try:
-        import js
-        from pyodide import ffi
-    except ImportError as exc:
-        raise RuntimeError(
-            "BrowserProvider needs Pyodide: the js and pyodide modules are missing"
-        ) from exc
-    return js, ffi
-
-
-def _u8(data: bytes) -> Any:
-    """Copy Python bytes into a new JS Uint8Array."""
-    js, _ = _ffi()
-    array = js.Uint8Array.new(len(data))
-    if data:
-        array.assign(data)
-    return array
-
-
-def _bytes(value: Any) -> bytes:
-    """Copy a JS ArrayBuffer or typed array into Python bytes."""
-    return bytes(value.to_bytes())
-
-
-def _js_object(**fields: Any) -> Any:
-    """A plain JS object (not a Map) with the given properties."""
-    js, _ = _ffi()
-    obj = js.Object.new()
-    for key, value in fields.items():
-        setattr(obj, key, value)
-    return obj
-
-
-def _js_array(*items: str) -> Any:
-    js, _ = _ffi()
-    array = js.Array.new()
-    for item in items:
-        array.push(item)
-    return array
+def _require() -> None:
+    """A clear error outside Pyodide, before anything touches ``js``."""
+    ffi.require("BrowserProvider")
 
 
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-async def _await_js(operation: str, start: Callable[[], Awaitable[Any]]) -> Any:
+async def _await_js(operation: str, start: Callable[[], Awaitable[T]]) -> T:
     """Run a JS call that returns a promise; turn a JS exception into BrowserCryptoError."""
-    _, ffi = _ffi()
     try:
-        return await start()
-    except ffi.JsException as exc:
-        name = str(getattr(exc, "name", "Error"))
-        message = str(getattr(exc, "message", exc))
-        raise BrowserCryptoError(operation, name, message) from exc
+        return await ffi.wait(start())
+    except ffi.JsError as exc:
+        raise BrowserCryptoError(operation, exc.name, exc.message) from exc
 
 
 class _Argon2Worker:
@@ -108,15 +69,16 @@ class _Argon2Worker:
     """
 
     def __init__(self, url: str) -> None:
-        js, ffi = _ffi()
+        _require()
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 0
         self.broken = False
         self._on_message = ffi.create_proxy(self._message)
         self._on_error = ffi.create_proxy(self._error)
         try:
-            self._worker = js.Worker.new(url, _js_object(type="module"))
-        except (AttributeError, ffi.JsException):  # no workers here, or no module workers
+            with ffi.converted():
+                self._worker = js.Worker.new(url, ffi.js_object(type="module"))
+        except (AttributeError, ffi.JsError):  # no workers here, or no module workers
             self._error(None)
             return
         self._worker.onmessage = self._on_message
@@ -125,7 +87,7 @@ class _Argon2Worker:
     def prepare(self, memory_kib: int) -> None:
         """Have the next derivation's instance ready, its memory grown (see the worker)."""
         if not self.broken:
-            self._worker.postMessage(_js_object(prepare=memory_kib))
+            self._worker.postMessage(ffi.js_object(prepare=memory_kib))
 
     async def derive(self, *, password: bytes, salt: bytes, **numbers: int) -> bytes | None:
         """Argon2id in the worker; None if this browser cannot run it there."""
@@ -134,7 +96,12 @@ class _Argon2Worker:
         self._next_id += 1
         request_id = self._next_id
         reply = self._pending[request_id] = asyncio.get_running_loop().create_future()
-        message = _js_object(id=request_id, password=_u8(password), salt=_u8(salt), **numbers)
+        message = ffi.js_object(
+            id=request_id,
+            password=ffi.to_uint8array(password),
+            salt=ffi.to_uint8array(salt),
+            **numbers,
+        )
         self._worker.postMessage(message)
         data = await reply
         error = getattr(data, "error", None) if data is not None else None
@@ -142,7 +109,7 @@ class _Argon2Worker:
             return None
         if error:
             raise BrowserCryptoError("argon2id", str(data.name), str(error))
-        return _bytes(data.key)
+        return ffi.to_bytes(data.key)
 
     def _message(self, event: Any) -> None:
         request_id = getattr(event.data, "id", None)
@@ -248,9 +215,9 @@ class BrowserProvider:
                 return key
             self.argon2_worker_url = None  # this browser cannot: hash-wasm from now on
         hashwasm = await self._hashwasm()
-        options = _js_object(
-            password=_u8(password),
-            salt=_u8(salt),
+        options = ffi.js_object(
+            password=ffi.to_uint8array(password),
+            salt=ffi.to_uint8array(salt),
             parallelism=lanes,
             iterations=iterations,
             memorySize=memory_kib,
@@ -258,22 +225,26 @@ class BrowserProvider:
             outputType="binary",
         )
         if secret:
-            options.secret = _u8(secret)
+            options.secret = ffi.to_uint8array(secret)
         result = await _await_js("argon2id", lambda: hashwasm.argon2id(options))
-        return _bytes(result)
+        return ffi.to_bytes(result)
 
     async def hkdf_sha256(self, ikm: bytes, *, salt: bytes, info: bytes, length: int = 32) -> bytes:
         _checks.check_hkdf_sha256(ikm=ikm, salt=salt, info=info, length=length)
         subtle = self._subtle()
         key = await _await_js(
             "HKDF importKey",
-            lambda: subtle.importKey("raw", _u8(ikm), "HKDF", False, _js_array("deriveBits")),
+            lambda: subtle.importKey(
+                "raw", ffi.to_uint8array(ikm), "HKDF", False, ffi.js_array("deriveBits")
+            ),
         )
-        params = _js_object(name="HKDF", hash="SHA-256", salt=_u8(salt), info=_u8(info))
+        params = ffi.js_object(
+            name="HKDF", hash="SHA-256", salt=ffi.to_uint8array(salt), info=ffi.to_uint8array(info)
+        )
         bits = await _await_js(
             "HKDF deriveBits", lambda: subtle.deriveBits(params, key, length * 8)
         )
-        return _bytes(bits)
+        return ffi.to_bytes(bits)
 
     async def ed25519_public_key(self, seed: bytes) -> bytes:
         _checks.check_ed25519_seed(seed)
@@ -288,9 +259,9 @@ class BrowserProvider:
         key = await self._private_key(seed, extractable=False)
         subtle = self._subtle()
         signature = await _await_js(
-            "Ed25519 sign", lambda: subtle.sign("Ed25519", key, _u8(message))
+            "Ed25519 sign", lambda: subtle.sign("Ed25519", key, ffi.to_uint8array(message))
         )
-        return _bytes(signature)
+        return ffi.to_bytes(signature)
 
     async def ed25519_verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
         _checks.check_ed25519_public_key(public_key)
@@ -302,7 +273,7 @@ class BrowserProvider:
             key = await _await_js(
                 "Ed25519 importKey",
                 lambda: subtle.importKey(
-                    "raw", _u8(public_key), "Ed25519", False, _js_array("verify")
+                    "raw", ffi.to_uint8array(public_key), "Ed25519", False, ffi.js_array("verify")
                 ),
             )
         except BrowserCryptoError as exc:
@@ -311,31 +282,35 @@ class BrowserProvider:
             raise
         valid = await _await_js(
             "Ed25519 verify",
-            lambda: subtle.verify("Ed25519", key, _u8(signature), _u8(message)),
+            lambda: subtle.verify(
+                "Ed25519", key, ffi.to_uint8array(signature), ffi.to_uint8array(message)
+            ),
         )
         return bool(valid)
 
     async def sha256(self, data: bytes) -> bytes:
         _checks.check_sha256(data)
         subtle = self._subtle()
-        digest = await _await_js("SHA-256 digest", lambda: subtle.digest("SHA-256", _u8(data)))
-        return _bytes(digest)
+        digest = await _await_js(
+            "SHA-256 digest", lambda: subtle.digest("SHA-256", ffi.to_uint8array(data))
+        )
+        return ffi.to_bytes(digest)
 
     async def random_bytes(self, n: int) -> bytes:
         _checks.check_random_length(n)
-        js, _ = _ffi()
+        _require()
         chunks = []
         remaining = n
         while remaining > 0:
             size = min(remaining, _RANDOM_CHUNK)
             array = js.Uint8Array.new(size)
             js.crypto.getRandomValues(array)
-            chunks.append(_bytes(array))
+            chunks.append(ffi.to_bytes(array))
             remaining -= size
         return b"".join(chunks)
 
     def _subtle(self) -> Any:
-        js, _ = _ffi()
+        _require()
         crypto = getattr(js, "crypto", None)
         subtle = getattr(crypto, "subtle", None) if crypto is not None else None
         if subtle is None:
@@ -349,12 +324,14 @@ class BrowserProvider:
         der = _PKCS8_ED25519_PREFIX + seed
         return await _await_js(
             "Ed25519 importKey",
-            lambda: subtle.importKey("pkcs8", _u8(der), "Ed25519", extractable, _js_array("sign")),
+            lambda: subtle.importKey(
+                "pkcs8", ffi.to_uint8array(der), "Ed25519", extractable, ffi.js_array("sign")
+            ),
         )
 
     async def _hashwasm(self) -> Any:
         """The hash-wasm global, loading its UMD script once if the page has not."""
-        js, _ = _ffi()
+        _require()
         module = getattr(js, "hashwasm", None)
         if module is not None:
             return module
@@ -375,14 +352,14 @@ class BrowserProvider:
         return module
 
     async def _load_hashwasm(self) -> None:
-        js, ffi = _ffi()
+        _require()
         document = getattr(js, "document", None)
         if document is None:  # a worker: no DOM, but a synchronous importScripts
             try:
-                js.importScripts(self.hash_wasm_url)
-            except ffi.JsException as exc:
-                name = str(getattr(exc, "name", "Error"))
-                raise BrowserCryptoError("load hash-wasm", name, str(exc)) from exc
+                with ffi.converted():
+                    js.importScripts(self.hash_wasm_url)
+            except ffi.JsError as exc:
+                raise BrowserCryptoError("load hash-wasm", exc.name, exc.message) from exc
             return
         loaded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 

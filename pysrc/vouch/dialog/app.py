@@ -14,6 +14,7 @@ from vouch.dialog import jsbridge, messages
 from vouch.dialog.account_screens import AccountScreens
 from vouch.dialog.api import ApiClient, ApiError
 from vouch.dialog.embed import EmbedRefused, Launch, check_host, parse_launch
+from vouch.dialog.errors import NetworkError, WebAuthnError
 from vouch.dialog.host import HostChannel
 from vouch.dialog.recovery_screens import RecoveryScreens
 from vouch.dialog.ui import Ui
@@ -22,14 +23,20 @@ Prefetched = dict[str, Any]
 
 
 class Dialog(Ui):
+    """The whole dialog: `shell.Shell` for the account and recovery screens."""
+
     def __init__(self, api: ApiClient, launch: Launch):
         super().__init__(api)
-        self.launch = launch
+        self._launch = launch
         self.host = HostChannel(launch)
         self.signin_options: Prefetched | None = None
         self.register_options: Prefetched | None = None
         self.account = AccountScreens(self)
         self.recovery = RecoveryScreens(self)
+
+    @property
+    def launch(self) -> Launch:
+        return self._launch
 
     @property
     def audience(self) -> str | None:
@@ -40,8 +47,8 @@ class Dialog(Ui):
     def show_start(self) -> None:
         screen = self.show("tpl-start")
         screen.on("[data-action=signin]", "click", self.on_signin)
-        screen.on("[data-form=create]", "submit", self.on_create)
-        screen.on("[data-action=recover]", "click", lambda _event: self.recovery.show_name())
+        screen.on_submit("[data-form=create]", self.on_create)
+        screen.on("[data-action=recover]", "click", self.recovery.show_name)
         screen.set_hidden("[data-action=cancel]", not self.launch.embedded)
         screen.on("[data-action=cancel]", "click", self.on_cancel)
         if self.signin_options is None or self.register_options is None:
@@ -53,18 +60,18 @@ class Dialog(Ui):
             self.signin_options, self.register_options = await asyncio.gather(
                 self.api.signin_options(), self.api.register_options()
             )
-        except (ApiError, jsbridge.NetworkError):
+        except (ApiError, NetworkError):
             self.signin_options = self.register_options = None
 
-    def on_signin(self, event: Any) -> None:
+    def on_signin(self) -> None:
         prefetched, self.signin_options = self.signin_options, None
-        promise = jsbridge.start_get(prefetched["options"]) if prefetched else None
+        ceremony = self.page.start_get(prefetched["options"]) if prefetched else None
 
         async def signin() -> None:
             options = prefetched or await self.api.signin_options()
-            started = promise or jsbridge.start_get(options["options"])
+            started = ceremony or self.page.start_get(options["options"])
             self.show_busy("Waiting for your passkey…")
-            credential = await jsbridge.finish_ceremony(started)
+            credential = await started.credential()
             self.show_busy("Checking your passkey…")
             result = await self.api.signin_verify(
                 options["challenge_id"], credential, self.audience
@@ -73,8 +80,7 @@ class Dialog(Ui):
 
         self.run(signin, on_error=self.show_start)
 
-    def on_create(self, event: Any) -> None:
-        jsbridge.prevent_default(event)
+    def on_create(self) -> None:
         assert self.screen is not None
         try:
             username = normalize_username(self.screen.value("#username"))
@@ -83,15 +89,15 @@ class Dialog(Ui):
             self.screen.focus("#username")
             return
         prefetched, self.register_options = self.register_options, None
-        promise = None
+        ceremony = None
         if prefetched is not None:
-            promise = jsbridge.start_create(named(prefetched["options"], username))
+            ceremony = self.page.start_create(named(prefetched["options"], username))
 
         async def create() -> None:
             options = prefetched or await self.api.register_options()
-            started = promise or jsbridge.start_create(named(options["options"], username))
+            started = ceremony or self.page.start_create(named(options["options"], username))
             self.show_busy("Creating your passkey…")
-            credential = await jsbridge.finish_ceremony(started)
+            credential = await started.credential()
             self.show_busy("Creating your account…")
             result = await self.api.register_verify(
                 options["challenge_id"], username, credential, self.audience
@@ -103,7 +109,7 @@ class Dialog(Ui):
     def intercept(self, exc: Exception) -> bool:
         """In a frame that may not run WebAuthn, hand over to a popup instead of failing."""
         if (
-            isinstance(exc, jsbridge.WebAuthnError)
+            isinstance(exc, WebAuthnError)
             and exc.blocked_in_frame
             and self.launch.display == "iframe"
         ):
@@ -112,7 +118,7 @@ class Dialog(Ui):
             return True
         return False
 
-    def on_cancel(self, event: Any) -> None:
+    def on_cancel(self) -> None:
         self.host.cancelled()
 
     # Signed in ----------------------------------------------------------------------------
@@ -129,7 +135,7 @@ class Dialog(Ui):
     def show_signed_in(self, username: str) -> None:
         screen = self.show("tpl-signed-in")
         screen.set_text("[data-slot=text]", f"Signed in as {username}")
-        screen.on("[data-action=signout]", "click", lambda _event: self.sign_out())
+        screen.on("[data-action=signout]", "click", self.sign_out)
 
     def finish_account(self, result: dict[str, Any]) -> None:
         """The host asked for the account screen: hand over the token when the user is done."""
@@ -172,7 +178,7 @@ async def _start() -> None:
         jsbridge.show_refusal(str(exc))
         jsbridge.set_ready()
         return
-    except (ApiError, jsbridge.NetworkError):
+    except (ApiError, NetworkError):
         jsbridge.show_refusal(messages.NETWORK_MESSAGE)
         jsbridge.set_ready()
         return

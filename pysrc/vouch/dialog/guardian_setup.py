@@ -1,7 +1,7 @@
-"""The account screen's model: saved guardians, the draft being edited, and new guardians.
+"""The account screen's model: saved guardians, and the draft being edited.
 
-Pure Python (no `js`), so it is tested on CPython. Secrets enter here only to be turned into
-public guardian entries: a passphrase or code goes in, a public key and salt come out.
+Pure Python (no `js`), so it is tested on CPython. New guardians are built by their kind's
+module (`vouch.dialog.kinds`): a secret goes in there, a public entry comes out here.
 """
 
 from __future__ import annotations
@@ -10,24 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from vouch.core import codes, keys
-from vouch.core.b64url import b64url_encode
-from vouch.core.kdf import Argon2Params
-from vouch.crypto.provider import Provider
-
-KIND_NAMES = {
-    "passphrase": "Passphrase",
-    "recovery_code": "Recovery code",
-    "backup_codes": "Backup codes",
-    "passkey": "Second passkey",
-}
-# The fields of each kind that make up the signed configuration (the rest is server state).
-CONFIG_FIELDS = {
-    "passphrase": ("id", "kind", "label", "public_key", "salt", "kdf"),
-    "recovery_code": ("id", "kind", "label", "public_key", "salt"),
-    "backup_codes": ("id", "kind", "label", "salt", "public_keys"),
-    "passkey": ("id", "kind", "label", "credential_id"),
-}
+from vouch.core.kinds import KINDS
 
 Guardian = dict[str, Any]
 
@@ -37,8 +20,9 @@ def new_guardian_id() -> str:
 
 
 def config_entry(guardian: Guardian) -> Guardian:
-    """The part of a guardian descriptor that the owner signs when saving."""
-    return {name: guardian[name] for name in CONFIG_FIELDS[guardian["kind"]]}
+    """The part of a guardian descriptor that the owner signs when saving (the rest is
+    server state, such as `created_at` or `codes_remaining`)."""
+    return {name: guardian[name] for name in KINDS[guardian["kind"]].entry_fields}
 
 
 @dataclass
@@ -103,69 +87,7 @@ class AccountModel:
         return f"{self.saved_threshold} of {count} {noun} needed to recover this account."
 
     def default_label(self, kind: str) -> str:
+        """The kind's label, numbered from the second guardian of that kind on."""
         taken = sum(1 for guardian in self.draft if guardian["kind"] == kind)
-        name = KIND_NAMES[kind]
+        name = KINDS[kind].label
         return name if taken == 0 else f"{name} {taken + 1}"
-
-
-async def passphrase_guardian(
-    provider: Provider, passphrase: str, *, account: str, label: str
-) -> Guardian:
-    """A passphrase guardian entry: Argon2id with a fresh salt and the default parameters."""
-    salt = await keys.new_salt(provider)
-    params = Argon2Params()
-    key = await keys.derive_passphrase_key(
-        provider, passphrase, salt=salt, account_id=account, params=params
-    )
-    return {
-        "id": new_guardian_id(),
-        "kind": "passphrase",
-        "label": label,
-        "public_key": b64url_encode(key.public_key),
-        "salt": b64url_encode(salt),
-        "kdf": params.to_dict(),
-    }
-
-
-async def recovery_code_guardian(
-    provider: Provider, code: str, *, account: str, label: str
-) -> Guardian:
-    salt = await keys.new_salt(provider)
-    key = await keys.derive_recovery_code_key(
-        provider, codes.parse_recovery_code(code), salt=salt, account_id=account
-    )
-    return {
-        "id": new_guardian_id(),
-        "kind": "recovery_code",
-        "label": label,
-        "public_key": b64url_encode(key.public_key),
-        "salt": b64url_encode(salt),
-    }
-
-
-async def backup_codes_guardian(
-    provider: Provider, backup_codes: list[str], *, account: str, label: str
-) -> Guardian:
-    salt = await keys.new_salt(provider)
-    public_keys = []
-    for code in backup_codes:
-        key = await keys.derive_backup_code_key(
-            provider, codes.parse_backup_code(code), salt=salt, account_id=account
-        )
-        public_keys.append(b64url_encode(key.public_key))
-    return {
-        "id": new_guardian_id(),
-        "kind": "backup_codes",
-        "label": label,
-        "salt": b64url_encode(salt),
-        "public_keys": public_keys,
-    }
-
-
-def passkey_guardian(credential_id: str, *, label: str) -> Guardian:
-    return {
-        "id": new_guardian_id(),
-        "kind": "passkey",
-        "label": label,
-        "credential_id": credential_id,
-    }

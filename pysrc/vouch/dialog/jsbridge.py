@@ -1,8 +1,10 @@
-"""The only module that touches the browser: DOM, fetch and WebAuthn, converted at the edge.
+"""The dialog's adapter to the browser: DOM, fetch and WebAuthn, converted at the edge.
 
-Python code elsewhere in the dialog sees `dict`, `str` and Python exceptions; JS values and
-DOMExceptions never leave this module. Event-handler proxies are kept per screen and
-destroyed when the screen is replaced, so they do not leak.
+Only this module (through `vouch.crypto.ffi`, where `js` is imported) touches the page.
+It implements `shell.Screen`, `shell.View`, `shell.Page` and `shell.Ceremony`: screens get
+and give `str`, `bool` and `dict`, their handlers take no JS event, and DOMExceptions come
+out as `errors.WebAuthnError` or `errors.NetworkError`. Event-handler proxies are kept per
+screen and destroyed when the screen is replaced, so they do not leak.
 """
 
 from __future__ import annotations
@@ -10,41 +12,27 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
-import js
-from pyodide.ffi import JsException, create_once_callable, create_proxy
-
+from vouch.crypto import ffi
+from vouch.crypto.ffi import js
 from vouch.dialog import deferred
+from vouch.dialog.errors import NetworkError, WebAuthnError
+
+Handler = Callable[[], None]  # as in vouch.dialog.shell, which builds on this module
 
 
-class WebAuthnError(Exception):
-    """A WebAuthn ceremony failed; `name` is the DOMException name (NotAllowedError, ...)."""
-
-    def __init__(self, name: str, message: str):
-        super().__init__(message)
-        self.name = name
-
-    @property
-    def blocked_in_frame(self) -> bool:
-        """The browser refuses WebAuthn in this frame (Permissions Policy, not the user)."""
-        text = str(self)
-        return "feature is not enabled" in text or "Permissions Policy" in text
+def _by_id(element_id: str) -> js.Element:
+    element = js.document.getElementById(element_id)
+    if not element:
+        raise LookupError(f"the page has no element #{element_id}")
+    return element
 
 
-class NetworkError(Exception):
-    """The request never got an HTTP answer."""
-
-
-def to_js_json(data: Any) -> Any:
-    """Python JSON-able data to a plain JS object (no proxies to release)."""
-    return js.JSON.parse(json.dumps(data))
-
-
-def from_js_json(value: Any) -> Any:
-    return json.loads(js.JSON.stringify(value))
+def _clone(template_id: str) -> js.DocumentFragment:
+    return _by_id(template_id).content.cloneNode(True)
 
 
 async def fetch_json(
@@ -59,9 +47,10 @@ async def fetch_json(
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     try:
-        response = await js.fetch(path, to_js_json(init))
-        text = await response.text()
-    except JsException as exc:
+        with ffi.converted():
+            response = await js.fetch(path, ffi.to_js_json(init))
+            text = await response.text()
+    except ffi.JsError as exc:
         raise NetworkError(str(exc)) from None
     try:
         return int(response.status), json.loads(text) if text else None
@@ -69,94 +58,176 @@ async def fetch_json(
         return int(response.status), None
 
 
-def start_create(options: dict[str, Any]) -> Any:
-    """Begin navigator.credentials.create synchronously, inside the user's click."""
-    public_key = js.PublicKeyCredential.parseCreationOptionsFromJSON(to_js_json(options))
-    return js.navigator.credentials.create(_public_key_request(public_key))
+# WebAuthn -------------------------------------------------------------------------------
 
 
-def start_get(options: dict[str, Any]) -> Any:
-    """Begin navigator.credentials.get synchronously, inside the user's click."""
-    public_key = js.PublicKeyCredential.parseRequestOptionsFromJSON(to_js_json(options))
-    return js.navigator.credentials.get(_public_key_request(public_key))
+class Ceremony:
+    """navigator.credentials.create/get, begun inside the click; `credential` awaits it."""
+
+    def __init__(self, promise: js.Promise[js.PublicKeyCredential | ffi.JsNull]):
+        self._promise = promise
+
+    async def credential(self) -> dict[str, Any]:
+        try:
+            credential = await ffi.wait(self._promise)
+        except ffi.JsError as exc:
+            raise WebAuthnError(exc.name, exc.message) from None
+        if not credential:  # JS null arrives as pyodide.ffi.jsnull, which is falsy
+            raise WebAuthnError("NotAllowedError", "No credential was returned.")
+        result: dict[str, Any] = ffi.from_js_json(credential.toJSON())
+        return result
 
 
-def _public_key_request(public_key: Any) -> Any:
-    request = js.Object.new()
-    request.publicKey = public_key
-    return request
-
-
-async def finish_ceremony(promise: Any) -> dict[str, Any]:
-    """Await a ceremony started by start_create/start_get; return the credential's JSON."""
-    try:
-        credential = await promise
-    except JsException as exc:
-        raise WebAuthnError(str(getattr(exc, "name", "Error")), str(exc)) from None
-    if not credential:  # JS null arrives as pyodide.ffi.jsnull, which is falsy
-        raise WebAuthnError("NotAllowedError", "No credential was returned.")
-    result: dict[str, Any] = from_js_json(credential.toJSON())
-    return result
+def _public_key_request(public_key: ffi.JsProxy) -> js.JsObject:
+    return ffi.js_object(publicKey=public_key)
 
 
 def webauthn_available() -> bool:
     return bool(getattr(js.window, "PublicKeyCredential", None))
 
 
-class Screen:
-    """The mounted screen: a template cloned into #screen, with its event listeners."""
+class Page:
+    """`shell.Page` in the browser: ceremonies, painting, clipboard, files and printing."""
 
-    def __init__(self, template_id: str):
-        self._proxies: list[Any] = []
-        host = js.document.getElementById("screen")
-        fragment = js.document.getElementById(template_id).content.cloneNode(True)
-        host.replaceChildren(fragment)
-        host.setAttribute("aria-busy", "false")
-        self.root = host
+    def start_create(self, options: dict[str, Any]) -> Ceremony:
+        """Begin navigator.credentials.create synchronously, inside the user's click."""
+        public_key = js.PublicKeyCredential.parseCreationOptionsFromJSON(ffi.to_js_json(options))
+        return Ceremony(js.navigator.credentials.create(_public_key_request(public_key)))
 
-    def element(self, selector: str) -> Any:
-        return self.root.querySelector(selector)
+    def start_get(self, options: dict[str, Any]) -> Ceremony:
+        """Begin navigator.credentials.get synchronously, inside the user's click."""
+        public_key = js.PublicKeyCredential.parseRequestOptionsFromJSON(ffi.to_js_json(options))
+        return Ceremony(js.navigator.credentials.get(_public_key_request(public_key)))
 
-    def on(self, selector: str, event: str, handler: Callable[[Any], None]) -> None:
-        self.listen(self.element(selector), event, handler)
+    async def next_paint(self) -> None:
+        """Return after the browser has painted, so a progress screen shows before long work."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def listen(self, element: Any, event: str, handler: Callable[[Any], None]) -> None:
-        proxy = create_proxy(handler)
+        def resolve() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        def after_frame(_time: float) -> None:
+            js.setTimeout(ffi.create_once_callable(resolve), 0)
+
+        js.requestAnimationFrame(ffi.create_once_callable(after_frame))
+        await future
+
+    async def copy_text(self, text: str) -> bool:
+        try:
+            await ffi.wait(js.navigator.clipboard.writeText(text))
+        except (ffi.JsError, AttributeError):
+            return False
+        return True
+
+    def download_text(self, filename: str, text: str) -> None:
+        parts = ffi.to_js_json([text])
+        blob = js.Blob.new(parts, ffi.to_js_json({"type": "text/plain;charset=utf-8"}))
+        url = js.URL.createObjectURL(blob)
+        link = js.document.createElement("a")
+        link.href = url
+        link.download = filename
+        js.document.body.appendChild(link)
+        link.click()
+        link.remove()
+        js.URL.revokeObjectURL(url)
+
+    def print_page(self) -> None:
+        js.window.print()
+
+
+# Screens --------------------------------------------------------------------------------
+
+
+class _Part:
+    """Elements found by selector inside one root; listeners kept in the screen's list."""
+
+    def __init__(self, root: js.Element, proxies: list[ffi.JsDoubleProxy], where: str):
+        self._root = root
+        self._proxies = proxies
+        self._where = where
+
+    def _find(self, selector: str) -> js.Element:
+        if self._root.matches(selector):
+            return self._root
+        element = self._root.querySelector(selector)
+        if not element:
+            raise LookupError(f"{self._where} has no element {selector}")
+        return element
+
+    def _listen(self, element: js.Element, event: str, handler: Callable[[js.Event], None]) -> None:
+        proxy = ffi.create_proxy(handler)
         self._proxies.append(proxy)
         element.addEventListener(event, proxy)
 
-    def append_template(self, container_selector: str, template_id: str) -> Any:
-        """Clone a template into a container; return the clone's first element."""
-        fragment = js.document.getElementById(template_id).content.cloneNode(True)
-        element = fragment.firstElementChild
-        self.element(container_selector).appendChild(fragment)
-        return element
-
-    def set_disabled(self, selector: str, disabled: bool) -> None:
-        self.element(selector).disabled = disabled
-
-    def set_hidden(self, selector: str, hidden: bool) -> None:
-        self.element(selector).hidden = hidden
-
-    def set_attribute(self, selector: str, name: str, value: str) -> None:
-        self.element(selector).setAttribute(name, value)
-
-    def set_value(self, selector: str, value: str) -> None:
-        self.element(selector).value = value
-
-    def checked(self, selector: str) -> bool:
-        return bool(self.element(selector).checked)
+    def on(self, selector: str, event: str, handler: Handler) -> None:
+        self._listen(self._find(selector), event, lambda _event: handler())
 
     def set_text(self, selector: str, text: str) -> None:
-        self.element(selector).textContent = text
+        self._find(selector).textContent = text
+
+    def set_hidden(self, selector: str, hidden: bool) -> None:
+        self._find(selector).hidden = hidden
+
+    def set_disabled(self, selector: str, disabled: bool) -> None:
+        self._find(selector).disabled = disabled
+
+    def set_attribute(self, selector: str, name: str, value: str) -> None:
+        self._find(selector).setAttribute(name, value)
+
+
+class Screen(_Part):
+    """The mounted screen: a template cloned into #screen, with its event listeners."""
+
+    def __init__(self, template_id: str):
+        host = _by_id("screen")
+        host.replaceChildren(_clone(template_id))
+        host.setAttribute("aria-busy", "false")
+        super().__init__(host, [], f"screen {template_id}")
+
+    def on_submit(self, selector: str, handler: Handler) -> None:
+        def submit(event: js.Event) -> None:
+            event.preventDefault()
+            handler()
+
+        self._listen(self._find(selector), "submit", submit)
 
     def value(self, selector: str) -> str:
-        return str(self.element(selector).value)
+        return str(self._find(selector).value)
+
+    def set_value(self, selector: str, value: str) -> None:
+        self._find(selector).value = value
+
+    def checked(self, selector: str) -> bool:
+        return bool(self._find(selector).checked)
+
+    def attribute(self, selector: str, name: str) -> str | None:
+        value = self._find(selector).getAttribute(name)
+        return value if isinstance(value, str) else None
 
     def focus(self, selector: str) -> None:
-        element = self.element(selector)
+        element = self._root.querySelector(selector)
         if element:
             element.focus()
+
+    def append_template(self, container: str, template_id: str) -> _Part:
+        fragment = _clone(template_id)
+        element = fragment.firstElementChild
+        if not element:
+            raise LookupError(f"template #{template_id} has no element")
+        self._find(container).appendChild(fragment)
+        return _Part(element, self._proxies, f"an item of {template_id}")
+
+    def append_text(self, container: str, tag: str, text: str) -> None:
+        self._find(container).appendChild(create_element(tag, text))
+
+    def set_options(self, selector: str, options: Sequence[tuple[str, str]], selected: str) -> None:
+        select = self._find(selector)
+        for value, label in options:
+            option = create_element("option", label, value=value)
+            if value == selected:
+                option.selected = True
+            select.appendChild(option)
 
     def release(self) -> None:
         for proxy in self._proxies:
@@ -165,13 +236,9 @@ class Screen:
 
 
 def show_error(message: str | None) -> None:
-    element = js.document.getElementById("error")
+    element = _by_id("error")
     element.textContent = message or ""
     element.hidden = not message
-
-
-def prevent_default(event: Any) -> None:
-    event.preventDefault()
 
 
 def set_ready() -> None:
@@ -205,13 +272,13 @@ async def load_deferred() -> None:
     if boot is None:
         return
     try:
-        await boot.loadDeferred()
-    except JsException as exc:
+        await ffi.wait(boot.loadDeferred())
+    except ffi.JsError as exc:
         raise NetworkError(str(exc)) from None
     importlib.invalidate_caches()
 
 
-# Page-level helpers used by the account, kit and embed code -----------------------------
+# Page-level helpers used by the app and the embed code ----------------------------------
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -242,36 +309,12 @@ def post_to_host(message: dict[str, Any], target_origin: str) -> None:
     # JS truthiness, not Python's: a cross-origin opener is a WindowProxy whose properties
     # cannot be read, which Python-side truth testing would trip over.
     opener = js.window.opener
-    target = opener if js.Boolean(opener) else js.window.parent
+    target = cast("js.Window", opener) if js.Boolean(opener) else js.window.parent
     if js.Boolean(target) and not _same(target, js.window):
-        target.postMessage(to_js_json(message), target_origin)
+        target.postMessage(ffi.to_js_json(message), target_origin)
 
 
-async def copy_text(text: str) -> bool:
-    try:
-        await js.navigator.clipboard.writeText(text)
-    except (JsException, AttributeError):
-        return False
-    return True
-
-
-def download_text(filename: str, text: str) -> None:
-    blob = js.Blob.new(to_js_json([text]), to_js_json({"type": "text/plain;charset=utf-8"}))
-    url = js.URL.createObjectURL(blob)
-    link = js.document.createElement("a")
-    link.href = url
-    link.download = filename
-    js.document.body.appendChild(link)
-    link.click()
-    link.remove()
-    js.URL.revokeObjectURL(url)
-
-
-def print_page() -> None:
-    js.window.print()
-
-
-def create_element(tag: str, text: str = "", **attributes: str) -> Any:
+def create_element(tag: str, text: str = "", **attributes: str) -> js.Element:
     element = js.document.createElement(tag)
     if text:
         element.textContent = text
@@ -284,23 +327,9 @@ def console_warn(text: str) -> None:
     js.console.warn(text)
 
 
-async def next_paint() -> None:
-    """Return after the browser has painted, so a progress screen shows before long work."""
-    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def resolve() -> None:
-        if not future.done():
-            future.set_result(None)
-
-    js.requestAnimationFrame(
-        create_once_callable(lambda _time: js.setTimeout(create_once_callable(resolve), 0))
-    )
-    await future
-
-
 def show_refusal(message: str) -> None:
     """Replace the whole dialog with a refusal: nothing else may run on this page."""
-    host = js.document.getElementById("screen")
+    host = _by_id("screen")
     heading = create_element("h2", "This dialog cannot open here")
     host.replaceChildren(heading, create_element("p", message, **{"class": "lede"}))
     host.setAttribute("aria-busy", "false")
@@ -310,29 +339,29 @@ _FOCUSABLE = (
     "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), "
     "textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"
 )
-_page_proxies: list[Any] = []
+_page_proxies: list[ffi.JsDoubleProxy] = []
 
 
 def keep_focus_inside(container_id: str) -> None:
     """Tab and Shift+Tab cycle through the dialog's controls instead of leaving it."""
 
-    def on_keydown(event: Any) -> None:
+    def on_keydown(event: js.Event) -> None:
         if event.key != "Tab":
             return
-        container = js.document.getElementById(container_id)
+        container = _by_id(container_id)
         items = [item for item in container.querySelectorAll(_FOCUSABLE) if item.offsetParent]
         if not items:
             return
         first, last = items[0], items[-1]
         active = js.document.activeElement
-        outside = not container.contains(active)
-        if event.shiftKey and (outside or active.isSameNode(first)):
+        outside = not active or not container.contains(active)
+        if event.shiftKey and (outside or (active and active.isSameNode(first))):
             event.preventDefault()
             last.focus()
-        elif not event.shiftKey and (outside or active.isSameNode(last)):
+        elif not event.shiftKey and (outside or (active and active.isSameNode(last))):
             event.preventDefault()
             first.focus()
 
-    proxy = create_proxy(on_keydown)
+    proxy = ffi.create_proxy(on_keydown)
     _page_proxies.append(proxy)  # lives as long as the page
     js.document.addEventListener("keydown", proxy)

@@ -1,31 +1,39 @@
-"""The recovery kit: what the user saves or prints, and its QR code (made with segno)."""
+"""The recovery kit: what the user saves or prints, and its QR code (made with segno).
+
+The kind whose codes it holds gives its title and file name; its module gives the sentence
+that says how the codes are used.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from vouch.core.kinds import Kind
 
 
 @dataclass(frozen=True)
 class RecoveryKit:
     username: str
     date: str  # ISO date, as printed on the kit
-    kind: str  # "recovery_code" or "backup_codes"
+    kind: Kind
     codes: tuple[str, ...]
+    usage: str  # how the codes are used, in one sentence
 
     @property
     def title(self) -> str:
-        return "Recovery code" if self.kind == "recovery_code" else "Backup codes"
+        return self.kind.label
+
+    @property
+    def noun(self) -> str:
+        return "code" if len(self.codes) == 1 else "codes"
 
     def text(self) -> str:
         """The downloadable kit: plain text a person can read years later."""
-        if self.kind == "recovery_code":
+        # One code stands alone; several are numbered, so one can be crossed out when used.
+        if len(self.codes) == 1:
             body = [self.codes[0]]
-            usage = "Use this code to recover your account if you lose your passkey."
         else:
             body = [f"{index:>2}. {code}" for index, code in enumerate(self.codes, start=1)]
-            usage = (
-                "Each code works once. Use one to recover your account if you lose your passkey."
-            )
         return "\n".join(
             [
                 f"vouch {self.title.lower()} for {self.username}",
@@ -33,14 +41,14 @@ class RecoveryKit:
                 "",
                 *body,
                 "",
-                usage,
+                self.usage,
                 "Keep this somewhere safe and private: it can help take over the account.",
                 "",
             ]
         )
 
     def filename(self) -> str:
-        return f"vouch-{self.kind.replace('_', '-')}-{self.username}.txt"
+        return f"vouch-{self.kind.name.replace('_', '-')}-{self.username}.txt"
 
     def qr_svg_data_uri(self) -> str:
         """The codes as a QR code, for scanning into a password manager."""

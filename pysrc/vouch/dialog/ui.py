@@ -1,7 +1,8 @@
 """The controller's shared machinery: one mounted screen, busy states, and error reporting.
 
 Every user action runs through `run`, which turns any failure into a sentence in the alert
-region; no traceback reaches the user.
+region; no traceback reaches the user. `Ui` is most of `shell.Shell`; `app.Dialog` adds
+the rest (the start screen, signing in and out).
 """
 
 from __future__ import annotations
@@ -9,21 +10,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
 
+from vouch.crypto import default_provider
+from vouch.crypto.provider import Provider
 from vouch.dialog import jsbridge, messages
 from vouch.dialog.api import ApiClient, ApiError
+from vouch.dialog.errors import NetworkError, UserFacingError, WebAuthnError
+from vouch.dialog.shell import Handler
 
-
-class UserFacingError(Exception):
-    """An error whose message is already written for people."""
+__all__ = ["Ui", "describe"]
 
 
 class Ui:
     def __init__(self, api: ApiClient):
-        self.api = api
+        self._api = api
+        self._page = jsbridge.Page()
+        # One provider for the page: it remembers when this browser fell back to hash-wasm.
+        self._provider = default_provider()
         self.screen: jsbridge.Screen | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def api(self) -> ApiClient:
+        return self._api
+
+    @property
+    def page(self) -> jsbridge.Page:
+        return self._page
+
+    @property
+    def provider(self) -> Provider:
+        return self._provider
 
     def show(self, template_id: str) -> jsbridge.Screen:
         """Replace the screen, release the old one's listeners, and move focus to its title."""
@@ -46,9 +63,7 @@ class Ui:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def run(
-        self, work: Callable[[], Awaitable[None]], *, on_error: Callable[[], None] | None = None
-    ) -> None:
+    def run(self, work: Callable[[], Awaitable[None]], *, on_error: Handler | None = None) -> None:
         """Run an action; on failure restore a screen (`on_error`) and say what went wrong."""
 
         async def guarded() -> None:
@@ -63,9 +78,7 @@ class Ui:
 
         self.spawn(guarded())
 
-    def after_loading(
-        self, show: Callable[[], None], *, on_error: Callable[[], None]
-    ) -> Callable[[Any], None]:
+    def after_loading(self, show: Handler, *, on_error: Handler) -> Handler:
         """An event handler that runs `show` once the deferred modules are in (at once, usually).
 
         The dialog fetches them as soon as it is up; a click that comes first waits for
@@ -73,7 +86,7 @@ class Ui:
         from (`on_error`), says so, and is tried again on the next click.
         """
 
-        def handler(_event: Any) -> None:
+        def handler() -> None:
             async def work() -> None:
                 if not jsbridge.deferred_loaded():
                     self.show_busy("Loading…")
@@ -88,7 +101,7 @@ class Ui:
         """Start fetching the deferred modules; a failure waits for the click that needs them."""
 
         async def work() -> None:
-            with contextlib.suppress(jsbridge.NetworkError):
+            with contextlib.suppress(NetworkError):
                 await jsbridge.load_deferred()
 
         self.spawn(work())
@@ -101,11 +114,11 @@ class Ui:
 def describe(exc: BaseException) -> str:
     if isinstance(exc, UserFacingError):
         return str(exc)
-    if isinstance(exc, jsbridge.WebAuthnError):
+    if isinstance(exc, WebAuthnError):
         return messages.webauthn_message(exc.name)
     if isinstance(exc, ApiError):
         return exc.message
-    if isinstance(exc, jsbridge.NetworkError):
+    if isinstance(exc, NetworkError):
         return messages.NETWORK_MESSAGE
     if isinstance(exc, ValueError):
         return messages.input_message(exc)

@@ -1,0 +1,72 @@
+"""The recovery-kit screen that the code kinds share: show the codes once, then add them.
+
+The guardian is built only after the user says the kit is saved, so codes nobody kept
+never become a guardian.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Awaitable, Callable
+
+from vouch.crypto.provider import Provider
+from vouch.dialog.kinds.base import Guardian, SetupStep
+from vouch.dialog.kit import RecoveryKit
+from vouch.dialog.shell import Screen, Shell
+
+Build = Callable[[Provider], Awaitable[Guardian]]
+
+
+def today() -> str:
+    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%d")
+
+
+def show(shell: Shell, step: SetupStep, kit: RecoveryKit, build: Build) -> None:
+    """The kit's screen: Copy, Download, Print, and Add once "I have saved this" is ticked."""
+    screen = shell.show("tpl-kit")
+    title = kit.title.lower()
+    screen.set_text("h2", f"Save your {title}")
+    screen.set_text(
+        "[data-slot=hint]",
+        f"This is the only time the {kit.noun} will be shown. Keep a copy somewhere safe.",
+    )
+    for code in kit.codes:
+        screen.append_text("[data-slot=codes]", "li", code)
+    qr = kit.qr_svg_data_uri()
+    for selector in ("[data-slot=qr]", "[data-slot=print-qr]"):
+        screen.set_attribute(selector, "src", qr)
+    screen.set_text("[data-slot=print-title]", f"vouch {title} for {kit.username}")
+    screen.set_text("[data-slot=print-date]", f"Created {kit.date}")
+    screen.set_text("[data-slot=print-codes]", "\n".join(kit.codes))
+    screen.set_text("[data-action=confirm]", f"Add {title}")
+    screen.on("[data-action=copy]", "click", lambda: shell.spawn(_copy(shell, screen, kit)))
+    screen.on(
+        "[data-action=download]",
+        "click",
+        lambda: shell.page.download_text(kit.filename(), kit.text()),
+    )
+    screen.on("[data-action=print]", "click", shell.page.print_page)
+    screen.on(
+        "#saved",
+        "change",
+        lambda: screen.set_disabled("[data-action=confirm]", not screen.checked("#saved")),
+    )
+    screen.on("[data-action=confirm]", "click", lambda: _confirm(shell, step, kit, build))
+    screen.on("[data-action=back]", "click", step.back)
+
+
+async def _copy(shell: Shell, screen: Screen, kit: RecoveryKit) -> None:
+    copied = await shell.page.copy_text(kit.text())
+    screen.set_text(
+        "[data-slot=copied]",
+        "Copied." if copied else "Copying is blocked here: use Download or Print.",
+    )
+
+
+def _confirm(shell: Shell, step: SetupStep, kit: RecoveryKit, build: Build) -> None:
+    async def add() -> None:
+        shell.show_busy("Adding your codes…")
+        guardian = await build(shell.provider)
+        step.added(guardian, f"{kit.title} added. Save changes to start using it.")
+
+    shell.run(add, on_error=step.back)

@@ -1,0 +1,112 @@
+"""What a guardian kind's dialog module provides, and what its screens are given.
+
+A kind's module, `vouch.dialog.kinds.<name>`, holds:
+
+- its pure builders, importable and tested on CPython (no `js`, no screen):
+  `build_entry(...)`, the configuration entry of a new guardian (exactly the
+  `entry_fields` of its `vouch.core.kinds` entry, made by `new_entry`), and
+  `approval(...)`, its approval of one recovery message (`approval_of`); a kind whose
+  secret becomes a key also has `derive_key(...)` (its approval is `signed_approval` with
+  that key), and one proven by WebAuthn has `request_options(...)`;
+- `DIALOG`, a `DialogKind`: the words the dialog uses for it and its two screens. The
+  account and recovery screens reach every kind through `vouch.dialog.kinds.REGISTRY`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vouch.core.b64url import b64url_encode
+from vouch.core.keys import GuardianKey
+from vouch.core.kinds import Kind
+from vouch.crypto.provider import Provider
+from vouch.dialog.api import ApiClient
+from vouch.dialog.guardian_setup import AccountModel, Guardian, new_guardian_id
+from vouch.dialog.recovery_flow import Approval, RecoveryFlow
+from vouch.dialog.shell import Handler, Shell
+
+__all__ = [
+    "Approval",
+    "ApprovalStep",
+    "DialogKind",
+    "Guardian",
+    "SetupStep",
+    "approval_of",
+    "new_entry",
+    "signed_approval",
+]
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """A kind's setup screen, as the account screen opens it (one per click)."""
+
+    model: AccountModel
+    # Add the new guardian to the draft and show the account screen saying `notice`.
+    added: Callable[[Guardian, str], None]
+    back: Handler  # the account screen again, nothing added
+    refetch: Callable[[], Awaitable[None]]  # fetch the single-use options again
+    prepared: dict[str, Any] | None = None  # what `DialogKind.prepare` fetched, taken once
+
+
+@dataclass(frozen=True)
+class ApprovalStep:
+    """One guardian's turn in a recovery, as the recovery screen hands it to the kind."""
+
+    guardian: Guardian  # its public descriptor, from the recovery start
+    flow: RecoveryFlow
+    # The server checks the approval (consuming nothing), the flow records it, and the
+    # recovery screen moves on to the next guardian or to execute.
+    check: Callable[[Approval], Awaitable[None]]
+    back: Handler  # the list of guardians again
+
+
+@dataclass(frozen=True)
+class DialogKind:
+    """A guardian kind as the dialog offers it: its words and its two screens."""
+
+    kind: Kind
+    add_text: str  # the account screen's button ("Add passphrase")
+    use_text: str  # the recovery screen's choice ("Use passphrase")
+    ask_for: str  # what its approval step asks for ("Enter your passphrase")
+    setup: Callable[[Shell, SetupStep], None]  # runs in the add button's click
+    approve: Callable[[Shell, ApprovalStep], None]  # runs in the choice's click
+    # Single-use options fetched before the click (a WebAuthn ceremony must start inside
+    # it, with no await first: Safari drops it otherwise); handed over as `prepared`.
+    prepare: Callable[[ApiClient], Awaitable[dict[str, Any]]] | None = None
+    # Its setup screen needs modules that reach the page after start-up (zxcvbn, segno).
+    deferred: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
+
+    def choice_text(self, guardian: Guardian) -> str:
+        """A choice button's text: the label is added only when it says more than the kind."""
+        label = str(guardian["label"])
+        return self.use_text if label == self.kind.label else f"{self.use_text} ({label})"
+
+
+def new_entry(kind: Kind, *, label: str, **fields: Any) -> Guardian:
+    """A new guardian's configuration entry: a fresh id, then exactly the kind's fields."""
+    entry = {"id": new_guardian_id(), "kind": kind.name, "label": label, **fields}
+    if tuple(entry) != kind.entry_fields:
+        raise ValueError(
+            f"a {kind.name} entry has fields {tuple(entry)}, expected {kind.entry_fields}"
+        )
+    return entry
+
+
+def approval_of(kind: Kind, guardian: Guardian, proof: Any) -> Approval:
+    """An approval as execute takes it: the guardian's id and its kind's proof field."""
+    return {"guardian_id": guardian["id"], kind.proof_field: proof}
+
+
+async def signed_approval(
+    provider: Provider, kind: Kind, guardian: Guardian, key: GuardianKey, message: bytes
+) -> Approval:
+    """The approval of a guardian whose key was derived in the page: Ed25519 over `message`."""
+    signature = await key.sign(provider, message)
+    return approval_of(kind, guardian, b64url_encode(signature))

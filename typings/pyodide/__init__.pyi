@@ -1,0 +1,1 @@
+# The part of Pyodide's Python package vouch uses: see ffi.pyi.
