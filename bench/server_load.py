@@ -5,7 +5,8 @@
 
 A serve.py of its own (real SQLite file, every rate limit relaxed with --rate-limit, one
 worker process per core as a deployment on this machine would run it) is set up, untimed,
-with accounts made the way tests/server/helpers.py makes them: a software passkey
+with accounts made the way the server tests make them (tests/support/api_client.py,
+with the dialog's own builders): a software passkey
 (tests/support/soft_authenticator.py) and three guardians, recovery code + backup codes + a
 second passkey, threshold 2. Then, per concurrency level N, N asyncio clients on a
 connection each take the next account from one shared queue and recover it, until every
@@ -54,7 +55,7 @@ from urllib.parse import urlsplit
 import uvloop
 import webauthn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from tests.server.helpers import (
+from tests.support.api_client import (
     Api,
     Guardian,
     Recovery,
@@ -131,14 +132,14 @@ def set_up_accounts(url: str, count: int, threads: int = 8) -> list[Account]:
     def one(_: int) -> Account:
         api = Api(url)
         user = register(api)
-        guardians = [
+        code, codes, passkey = (
             recovery_code_guardian(user),
             backup_codes_guardian(user),
             passkey_guardian(api, user),
-        ]
-        save_guardians(api, user, 2, guardians)
+        )
+        save_guardians(api, user, 2, [code, codes, passkey])
         api.http.close()
-        return Account(user, *guardians, device=user.device)
+        return Account(user, code, codes, passkey, device=user.device)
 
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(one, range(count)))
