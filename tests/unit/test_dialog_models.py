@@ -16,11 +16,11 @@ from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.errors import InvalidCode
 from vouch.core.kdf import Argon2Params
 from vouch.crypto.provider import Provider
-from vouch.dialog import guardian_setup
 from vouch.dialog.embed import EmbedRefused, check_host, normalize_origin, parse_launch
 from vouch.dialog.guardian_setup import AccountModel, config_entry
+from vouch.dialog.kinds import backup_codes, passkey, passphrase, recovery_code
 from vouch.dialog.kit import RecoveryKit
-from vouch.dialog.recovery_flow import RecoveryFlow, sign_with_secret
+from vouch.dialog.recovery_flow import RecoveryFlow
 
 CHEAP = Argon2Params(memory_kib=19 * 1024, iterations=2, lanes=1)
 
@@ -35,10 +35,10 @@ def test_account_model_tracks_draft_threshold_and_status() -> None:
     )
     assert model.recovery_status().startswith("Recovery is not set up")
     assert not model.dirty
-    model.add(guardian_setup.passkey_guardian("cred-1", label="Key"))
+    model.add(passkey.build_entry("cred-1", label="Key"))
     assert model.threshold == 1
     assert model.dirty
-    model.add(guardian_setup.passkey_guardian("cred-2", label="Key 2"))
+    model.add(passkey.build_entry("cred-2", label="Key 2"))
     model.set_threshold(2)
     with pytest.raises(ValueError, match=re.escape("Choose between 1 and 2 approvals.")):
         model.set_threshold(3)
@@ -96,10 +96,10 @@ def test_recovery_signatures_verify_against_the_keys_set_up_in_the_page(
     backup = codes.new_backup_codes(3)
 
     async def scenario() -> None:
-        recovery = await guardian_setup.recovery_code_guardian(
+        recovery = await recovery_code.build_entry(
             provider, code, account="account-1", label="Code"
         )
-        backups = await guardian_setup.backup_codes_guardian(
+        backups = await backup_codes.build_entry(
             provider, backup, account="account-1", label="Backup"
         )
         public = [{k: v for k, v in g.items() if k not in ("public_key", "public_keys")}
@@ -109,11 +109,16 @@ def test_recovery_signatures_verify_against_the_keys_set_up_in_the_page(
             hashlib.sha256(b"spki-der-bytes").digest()
         )
         message = flow.message()
-        approval = await sign_with_secret(provider, flow, public[0], code.lower())
+        account = flow.account
+        approval = await recovery_code.approval(
+            provider, public[0], code.lower(), message, account=account
+        )
         assert await provider.ed25519_verify(
             b64url_decode(recovery["public_key"]), message, b64url_decode(approval["signature"])
         )
-        approval = await sign_with_secret(provider, flow, public[1], backup[1])
+        approval = await backup_codes.approval(
+            provider, public[1], backup[1], message, account=account
+        )
         assert await provider.ed25519_verify(
             b64url_decode(backups["public_keys"][1]), message, b64url_decode(approval["signature"])
         )
@@ -121,30 +126,35 @@ def test_recovery_signatures_verify_against_the_keys_set_up_in_the_page(
         assert flow.progress_text() == "1 more approval needed."
         typo = backup[0][:-1] + ("0" if backup[0][-1] != "0" else "1")
         with pytest.raises(InvalidCode, match="check symbol"):
-            await sign_with_secret(provider, flow, public[1], typo)
+            await backup_codes.approval(provider, public[1], typo, message, account=account)
 
     run(scenario())
 
 
-def test_passphrase_guardian_round_trip(
-    provider: Provider, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(guardian_setup, "Argon2Params", lambda: CHEAP)
-
+def test_passphrase_guardian_round_trip(provider: Provider) -> None:
     async def scenario() -> None:
-        guardian = await guardian_setup.passphrase_guardian(
-            provider, " correct horse battery staple ", account="account-1", label="Phrase"
+        guardian = await passphrase.build_entry(
+            provider,
+            " correct horse battery staple ",
+            account="account-1",
+            label="Phrase",
+            params=CHEAP,
         )
         assert guardian["kdf"] == CHEAP.to_dict()
         public = {k: v for k, v in guardian.items() if k != "public_key"}
         flow = RecoveryFlow(start=_start([public], 1), credential=_credential())
-        approval = await sign_with_secret(provider, flow, public, "correct horse battery staple")
+        message, account = flow.message(), flow.account
+        approval = await passphrase.approval(
+            provider, public, "correct horse battery staple", message, account=account
+        )
         assert await provider.ed25519_verify(
             b64url_decode(guardian["public_key"]),
             flow.message(),
             b64url_decode(approval["signature"]),
         )
-        wrong = await sign_with_secret(provider, flow, public, "correct horse battery stable")
+        wrong = await passphrase.approval(
+            provider, public, "correct horse battery stable", message, account=account
+        )
         assert wrong["signature"] != approval["signature"]
 
     run(scenario())
@@ -153,7 +163,7 @@ def test_passphrase_guardian_round_trip(
 def test_passkey_guardian_options_sign_the_message_hash() -> None:
     guardian = {"id": "g", "kind": "passkey", "label": "Key", "credential_id": "Y3JlZA"}
     flow = RecoveryFlow(start=_start([guardian], 1), credential=_credential())
-    options = flow.passkey_request_options(guardian)
+    options = passkey.request_options(guardian, flow.message(), rp_id=flow.rp_id)
     assert (
         base64.urlsafe_b64decode(options["challenge"] + "=")
         == hashlib.sha256(flow.message()).digest()
@@ -210,7 +220,13 @@ def test_launch_parameters_and_host_checks() -> None:
 
 
 def test_recovery_kit_text_and_qr() -> None:
-    kit = RecoveryKit(username="alice", date="2026-11-21", kind="backup_codes", codes=("A", "B"))
+    kit = RecoveryKit(
+        username="alice",
+        date="2026-11-21",
+        kind=backup_codes.KIND,
+        codes=("A", "B"),
+        usage=backup_codes.USAGE,
+    )
     text = kit.text()
     assert "vouch backup codes for alice" in text
     assert " 1. A\n 2. B" in text

@@ -149,7 +149,7 @@ def test_account_id_must_be_non_empty(provider: Provider) -> None:
 def test_hkdf_info() -> None:
     assert keys.hkdf_info("backup_codes", "é") == b"vouch/v1/backup_codes/\xc3\xa9"
     with pytest.raises(ValueError, match=r"^guardian kind is 'passkey', expected"):
-        keys.hkdf_info("passkey", "a")  # type: ignore[arg-type]
+        keys.hkdf_info("passkey", "a")
 
 
 def test_repr_never_shows_the_seed() -> None:
