@@ -98,10 +98,7 @@ async def read_body(request: Request, schema: JSONSchema, max_bytes: int) -> dic
         if size > max_bytes:
             raise PayloadTooLarge(f"Request body is over the limit of {max_bytes} bytes")
         chunks.append(chunk)
-    try:
-        data = json.loads(b"".join(chunks))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from exc
+    data = parse_json_body(b"".join(chunks))
     if _quick_check(schema)(data):
         assert isinstance(data, dict)
         return data
@@ -114,6 +111,98 @@ async def read_body(request: Request, schema: JSONSchema, max_bytes: int) -> dic
         raise BadRequest(f"Invalid request body at ${where}: {first.message}", code="invalid_body")
     assert isinstance(data, dict)
     return data
+
+
+MAX_DEPTH = 32
+MAX_NUMBER_DIGITS = 20
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _BodyRefused(
+            f"Request body has a number of {len(digits.lstrip('-'))} digits;"
+            f" numbers here have at most {MAX_NUMBER_DIGITS}"
+        )
+    return int(digits)
+
+
+def _no_constant(name: str) -> float:
+    raise _BodyRefused(f"Request body has {name}, which is not a JSON number")
+
+
+class _BodyRefused(ValueError):
+    """Raised from inside json.loads by the hooks above; its text is the refusal."""
+
+
+# Made once: json.loads with hooks would build a decoder per call (a third of the cost).
+_DECODER = json.JSONDecoder(parse_int=_bounded_int, parse_constant=_no_constant)
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """JSON that every later step can handle, or a 400 that says what is wrong with it.
+
+    Refused here: text that is not JSON; numbers longer than any field takes (Python's
+    int conversion would otherwise fail past 4,300 digits, deep inside a handler); NaN and
+    Infinity; nesting deeper than any request has; strings with a lone surrogate, which are
+    not Unicode text and cannot be encoded again (in a log line, an error, a database row).
+    """
+    try:
+        data = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+    except _BodyRefused as exc:
+        raise BadRequest(str(exc), code="invalid_json") from exc
+    except RecursionError as exc:
+        raise BadRequest(
+            f"Request body is nested too deeply; the limit is {MAX_DEPTH} levels",
+            code="invalid_json",
+        ) from exc
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise BadRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from exc
+    # The walk costs more than the parse, so it runs only where it can find something: depth
+    # needs more brackets than the limit, and a surrogate needs a \u escape or an 0xED byte
+    # (json.loads decodes bytes with "surrogatepass").
+    nested = raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+    if nested or b"\\u" in raw or b"\xed" in raw:
+        _check_tree(data)
+    return data
+
+
+def _check_tree(data: Any) -> None:
+    """Walk the parsed body once, without recursion: its depth and its strings."""
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            _check_text(value)
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            raise BadRequest(
+                f"Request body is nested more than {MAX_DEPTH} levels deep", code="invalid_json"
+            )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _check_text(key)
+                pending.append((item, depth + 1))
+        else:
+            pending.extend((item, depth + 1) for item in value)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(
+            f"Request body has a string with a lone surrogate ({loggable(text[exc.start])}):"
+            " strings must be Unicode text",
+            code="invalid_json",
+        ) from None
+
+
+def loggable(text: object) -> str:
+    """`text` safe to echo in a log line or a message: control characters, newlines and
+    lone surrogates escaped, so input can neither forge a line nor fail to encode."""
+    return json.dumps(str(text))[1:-1]
 
 
 _validators: dict[int, Draft202012Validator] = {}

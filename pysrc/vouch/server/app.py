@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vouch.server import keyring, maintenance
-from vouch.server.api import Endpoint, Handler, JSONResponse
+from vouch.server.api import Endpoint, Handler, JSONResponse, loggable
 from vouch.server.config import Config
 from vouch.server.context import Context
 from vouch.server.decoys import Decoys
@@ -54,7 +54,7 @@ def error_response(
 
 async def _vouch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VouchError)
-    log.info("%s %s -> %s %s", request.method, request.url.path, exc.status, exc.code)
+    log.info("%s %s -> %s %s", request.method, loggable(request.url.path), exc.status, exc.code)
     headers = None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(exc.retry_after)}
@@ -64,7 +64,7 @@ async def _vouch_error(request: Request, exc: Exception) -> Response:
 
 
 async def _storage_conflict(request: Request, exc: Exception) -> Response:
-    log.info("%s %s -> 409 storage conflict: %s", request.method, request.url.path, exc)
+    log.info("%s %s -> 409 storage conflict: %s", request.method, loggable(request.url.path), exc)
     return error_response(
         "conflict",
         "This request conflicts with another one made at the same time: nothing was changed,"
@@ -74,7 +74,7 @@ async def _storage_conflict(request: Request, exc: Exception) -> Response:
 
 
 async def _storage_busy(request: Request, exc: Exception) -> Response:
-    log.warning("%s %s -> 503 database busy: %s", request.method, request.url.path, exc)
+    log.warning("%s %s -> 503 database busy: %s", request.method, loggable(request.url.path), exc)
     return error_response(
         "busy",
         "The server is busy: nothing was changed, try again in a moment.",

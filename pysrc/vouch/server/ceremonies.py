@@ -32,7 +32,7 @@ from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerifica
 from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.errors import MalformedInput
 from vouch.server.config import Config
-from vouch.server.errors import VerificationFailed
+from vouch.server.errors import BadRequest, VerificationFailed
 
 _PARSE_ERRORS = (
     InvalidJSONStructure,
@@ -144,11 +144,34 @@ def authentication_options(
     return result
 
 
+MAX_TRANSPORTS = 8
+
+
+def _check_transports(response: object) -> None:
+    """`response.transports`, when sent, is a short list of short strings: py_webauthn
+    iterates whatever it is given (a string would be stored split into characters)."""
+    if not isinstance(response, dict) or "transports" not in response:
+        return
+    transports = response["transports"]
+    if (
+        not isinstance(transports, list)
+        or len(transports) > MAX_TRANSPORTS
+        or not all(isinstance(item, str) and 0 < len(item) <= 32 for item in transports)
+    ):
+        raise BadRequest(
+            f"credential.response.transports is {type(transports).__name__}"
+            f"{'' if not isinstance(transports, list) else f' of {len(transports)} items'},"
+            f" expected a list of at most {MAX_TRANSPORTS} transport names",
+            code="invalid_body",
+        )
+
+
 def verify_registration(
     config: Config, credential: dict[str, Any], *, challenge: bytes
 ) -> RegisteredCredential:
     """Verify a registration; also check the response's `publicKey` (when the browser sent
     one) is the key the attestation holds, since guardians sign the page's hash of it."""
+    _check_transports(credential.get("response"))
     try:
         verified = webauthn.verify_registration_response(
             credential=credential,

@@ -19,6 +19,7 @@ from vouch.core.b64url import b64url_encode
 from vouch.core.kinds import PASSKEY
 from vouch.core.messages import webauthn_challenge_for
 from vouch.server import ceremonies, schemas
+from vouch.server.api import loggable
 from vouch.server.errors import VerificationFailed
 from vouch.server.kinds.base import (
     Approved,
@@ -103,7 +104,7 @@ class Passkey(ServerKind):
                 sign_count=state.sign_count,
             )
         except VerificationFailed as exc:
-            log.info("passkey guardian %s refused: %s", guardian.id, exc.message)
+            log.info("passkey guardian %s refused: %s", guardian.id, loggable(exc.message))
             raise self.refuse(guardian.id) from exc
         return Approved(
             guardian.id,
