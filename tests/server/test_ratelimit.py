@@ -9,7 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.helpers import Api, passphrase_guardian, register, save_guardians, sign_in
+from tests.server.helpers import (
+    Api,
+    passphrase_guardian,
+    register,
+    save_guardians,
+    sign_in,
+    unique_name,
+)
 from tests.support.live_server import LiveServer, start_server
 
 LIMITS = [
@@ -110,3 +117,45 @@ def test_forwarding_headers_do_not_change_the_address_counted(
             assert response.status_code == 200, response.text
         else:
             limited(response)  # the 5th start from 127.0.0.1, whatever the headers say
+
+
+def test_a_failed_sign_in_uses_up_its_challenge(api: Api) -> None:
+    user = register(api)
+    options = api.call("POST", "/api/signin/options", {})
+    assertion = user.device.get(options["options"])
+    forged = {**assertion, "response": {**assertion["response"], "signature": "AAAA"}}
+    body = {"challenge_id": options["challenge_id"], "credential": forged}
+    api.refused("POST", "/api/signin/verify", body, status=400, code="verification_failed")
+    body = {"challenge_id": options["challenge_id"], "credential": assertion}
+    api.refused("POST", "/api/signin/verify", body, status=400, code="challenge_used")
+
+
+def test_one_sign_up_challenge_probes_one_name(api: Api) -> None:
+    """A taken name is told only after a verified registration, and the challenge is gone
+    after that one try: it cannot be reused to test name after name."""
+    taken = register(api)
+    options = api.call("POST", "/api/register/options", {})
+    credential = taken.device.create(options["options"])
+    body = {"challenge_id": options["challenge_id"], "username": taken.username}
+    junk = {**credential, "response": {**credential["response"], "attestationObject": "AAAA"}}
+    api.refused(
+        "POST", "/api/register/verify", {**body, "credential": junk},
+        status=400, code="verification_failed",
+    )  # fmt: skip
+    for name in (taken.username, unique_name()):
+        api.refused(
+            "POST", "/api/register/verify", {**body, "username": name, "credential": credential},
+            status=400, code="challenge_used",
+        )  # fmt: skip
+
+
+def test_sign_ups_are_limited_per_address(tmp_path: Path) -> None:
+    server = start_server(tmp_path, "--rate-limit", "register_address=2/60")
+    try:
+        api = Api(server.url)
+        register(api)
+        register(api)
+        with pytest.raises(AssertionError, match="rate_limited"):
+            register(api)
+    finally:
+        server.stop()

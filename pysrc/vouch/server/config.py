@@ -38,6 +38,9 @@ class RateLimit:
 DEFAULT_RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType(
     {
         "signin_address": RateLimit(60, 60),
+        # Sign-up answers whether a name is taken; each try costs a verified passkey
+        # registration and a challenge, and an address gets this many a minute.
+        "register_address": RateLimit(30, 60),
         "signin_account": RateLimit(20, 60),
         "recovery_start_address": RateLimit(20, 60),
         "recovery_start_account": RateLimit(10, 60),

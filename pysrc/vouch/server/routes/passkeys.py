@@ -76,13 +76,24 @@ async def register_verify(request: Request) -> Response:
     except InvalidUsername as exc:
         raise BadRequest(str(exc), code="invalid_username") from exc
 
+    address = client_address(request)
+
+    def take(tx: Transaction) -> challenges.Challenge:
+        """Count the attempt and use up its challenge, committed whatever happens next: one
+        challenge is one try, so a taken name cannot be probed many times with it."""
+        ratelimit.hit(tx, context, [("register_address", address)])
+        return challenges.consume(tx, context, body["challenge_id"], REGISTER_PURPOSE)
+
+    challenge = await context.database.run(take)
+    # Verified before the name is looked at: whether a name is taken is told only to someone
+    # who has just made a real passkey for this site (see README, "Sign-up and names").
+    credential = ceremonies.verify_registration(
+        context.config, body["credential"], challenge=challenge.challenge
+    )
+
     def work(tx: Transaction) -> JSONResponse:
-        challenge = challenges.consume(tx, context, body["challenge_id"], REGISTER_PURPOSE)
         if accounts.find_account_by_username(tx, username) is not None:
             raise Conflict(f'The account name "{username}" is taken.', code="username_taken")
-        credential = ceremonies.verify_registration(
-            context.config, body["credential"], challenge=challenge.challenge
-        )
         if accounts.credential_exists(tx, b64url_encode(credential.id)):
             raise Conflict("This passkey is already registered.", code="credential_exists")
         user_id = decode_b64(challenge.data["user_id"], what="user_id")
@@ -117,19 +128,20 @@ async def signin_verify(request: Request) -> Response:
     credential_id = body["credential"]["id"]
     address = client_address(request)
 
-    def count(tx: Transaction) -> str | None:
-        """Count the attempt (committed even if it fails) against the address and account."""
+    def count(tx: Transaction) -> tuple[str | None, challenges.Challenge]:
+        """Count the attempt against the address and account and use up its challenge, both
+        committed even if the sign-in then fails: a failed assertion cannot be retried."""
         stored = accounts.find_credential(tx, credential_id)
         hits = [("signin_address", address)]
         if stored is not None:
             hits.append(("signin_account", stored.account_id))
         ratelimit.hit(tx, context, hits)
-        return None if stored is None else stored.account_id
+        challenge = challenges.consume(tx, context, body["challenge_id"], SIGNIN_PURPOSE)
+        return None if stored is None else stored.account_id, challenge
 
-    account_id = await context.database.run(count)
+    account_id, challenge = await context.database.run(count)
 
     def work(tx: Transaction) -> JSONResponse:
-        challenge = challenges.consume(tx, context, body["challenge_id"], SIGNIN_PURPOSE)
         stored = accounts.find_credential(tx, credential_id)
         if stored is None or stored.revoked:
             raise VerificationFailed(
@@ -211,6 +223,7 @@ ENDPOINTS = [
             "audience_not_allowed",
             "username_taken",
             "credential_exists",
+            "rate_limited",
         ),
         tag="passkeys",
     ),
