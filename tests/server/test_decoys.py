@@ -145,11 +145,11 @@ def test_a_decoy_refuses_approvals_like_a_real_account(api: Api, server: LiveSer
             "message": sentence,
             "guardian_id": guardian["id"],
         }
-    # A crafted assertion naming the decoy's guardian passkey is checked, and fails.
+    # The start names no credential, so a forger can only try a key of their own: refused.
+    assert set(passkey) == {"id", "kind", "label"}
     forger = SoftAuthenticator(api.url)
     forger.create({"rp": {"id": "localhost"}, "user": {"id": b64(b"u")}, "challenge": b64(b"c")})
     assertion = forger.get({"challenge": b64(message[:32]), "rpId": "localhost"})
-    assertion["id"] = assertion["rawId"] = passkey["credential_id"]
     approval = {"guardian_id": passkey["id"], "assertion": assertion}
     error = api.refused(
         "POST",

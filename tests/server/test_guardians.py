@@ -149,7 +149,10 @@ def test_a_guardian_passkey_confirms_nothing_and_never_signs_in(api: Api) -> Non
     creation = api.call("POST", "/api/guardians/passkey/options", {}, session=user.session)
     excluded = {c["id"] for c in creation["options"]["excludeCredentials"]}
     assert excluded == {user.passkey, guardian.entry["credential_id"]}
-    assert creation["options"]["authenticatorSelection"]["residentKey"] == "discouraged"
+    # Discoverable (a recovery does not name it), under a user handle of its own.
+    assert creation["options"]["authenticatorSelection"]["residentKey"] == "required"
+    assert creation["options"]["user"]["id"] != user.account
+    assert creation["options"]["user"]["name"] == f"{user.username} (recovery)"
 
 
 def with_kdf(entry: dict[str, Any], **changes: Any) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from tests.support.live_server import LiveServer, start_server
 
 LIMITS = [
     "--rate-limit", "recovery_start_address=4/60",
-    "--rate-limit", "recovery_start_account=2/60",
-    "--rate-limit", "recovery_check_account=2/600",
+    "--rate-limit", "recovery_start_account_address=2/60",
+    "--rate-limit", "recovery_check_account_address=2/600",
     "--rate-limit", "signin_address=3/60",
 ]  # fmt: skip
 
@@ -60,7 +60,7 @@ def start(api: Api, name: str) -> httpx.Response:
     return api.request("POST", "/api/recovery/start", {"username": name})
 
 
-def test_recovery_start_is_limited_per_account_and_per_address(
+def test_recovery_start_is_limited_per_account_and_address_and_per_address(
     twins: tuple[LiveServer, LiveServer],
 ) -> None:
     first, second = twins
@@ -73,6 +73,7 @@ def test_recovery_start_is_limited_per_account_and_per_address(
     assert start(there, "carol").status_code == 200
     limited(start(here, "dave"))  # 4 per address
     elsewhere = from_address(first, "127.0.0.3")
+    assert start(elsewhere, "alice").status_code == 200  # alice's budget was 127.0.0.2's
     assert start(elsewhere, "dave").status_code == 200
 
 
@@ -85,7 +86,9 @@ def test_sign_in_is_limited_per_address(twins: tuple[LiveServer, LiveServer]) ->
     limited(sign_in(api, user.device))
 
 
-def test_failed_checks_count_against_the_account(twins: tuple[LiveServer, LiveServer]) -> None:
+def test_failed_checks_count_against_the_account_and_address(
+    twins: tuple[LiveServer, LiveServer],
+) -> None:
     first, second = twins
     api = from_address(first, "127.0.0.5")
     user = register(api)
@@ -97,9 +100,12 @@ def test_failed_checks_count_against_the_account(twins: tuple[LiveServer, LiveSe
         "new_credential": {"id": "AAAA", "public_key_sha256": "A" * 43},
         "approval": {"guardian_id": guardian.id, "signature": "A" * 86},
     }
-    for api_ in (api, from_address(second, "127.0.0.6")):
+    here, there = from_address(first, "127.0.0.6"), from_address(second, "127.0.0.6")
+    for api_ in (here, there):  # two processes, one count
         api_.refused("POST", "/api/recovery/check", body, status=400, code="approval_invalid")
-    limited(from_address(second, "127.0.0.7").request("POST", "/api/recovery/check", body))
+    limited(here.request("POST", "/api/recovery/check", body))
+    # Another client's checks of the same account are its own.
+    api.refused("POST", "/api/recovery/check", body, status=400, code="approval_invalid")
 
 
 def test_forwarding_headers_do_not_change_the_address_counted(

@@ -83,7 +83,8 @@ PASSKEY = Kind(
     name="passkey",
     label="Second passkey",
     config_fields=("credential_id",),
-    public_fields=("credential_id",),
+    # Nothing: a guardian key is discoverable, so an anonymous start names no credential.
+    public_fields=(),
     proof=Proof.ASSERTION,
 )
 

@@ -7,6 +7,7 @@ malformed body always becomes a specific 4xx and never reaches storage.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -69,8 +70,20 @@ def body_schema(
 
 
 def client_address(request: Request) -> str:
-    """The peer address rate limits count against (no proxy headers are trusted)."""
-    return request.client.host if request.client else "unknown"
+    """The peer address rate limits count against (no proxy headers are trusted).
+
+    An IPv6 client counts as its /64: one host is routinely given a whole /64, and would
+    otherwise get a fresh budget from each of its 2**64 addresses."""
+    host = request.client.host if request.client else "unknown"
+    if ":" not in host:
+        return host
+    try:
+        address = ipaddress.IPv6Address(host.partition("%")[0])
+    except ValueError:
+        return host
+    if address.ipv4_mapped is not None:  # a dual-stack socket's IPv4 client
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((address, 64), strict=False))
 
 
 def decode_b64(text: str, *, what: str) -> bytes:

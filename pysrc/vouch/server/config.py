@@ -32,22 +32,27 @@ class RateLimit:
         return limit
 
 
-# Per client address and per account (the account name for a recovery, so unknown names are
-# limited exactly like known ones). Sign-in and recovery start are cheap for a person to
+# Per client address, and per account *and* address: one client's attempts on an account
+# use up that client's budget only, so no one who merely knows an account's name can use up
+# its owner's (the owner comes from another address). Sign-in has no per-account limit at
+# all: an assertion cannot be guessed. Sign-in and recovery start are cheap for a person to
 # retry; checks and executions are where guesses would be made, so they are scarcer.
+# `recovery_guess_account` is no limit but a budget: past it, approvals of a guessable kind
+# (a passphrase) for that account are answered more and more slowly, never refused
+# (vouch.server.guesses).
 DEFAULT_RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType(
     {
         "signin_address": RateLimit(60, 60),
         # Sign-up answers whether a name is taken; each try costs a verified passkey
         # registration and a challenge, and an address gets this many a minute.
         "register_address": RateLimit(30, 60),
-        "signin_account": RateLimit(20, 60),
         "recovery_start_address": RateLimit(20, 60),
-        "recovery_start_account": RateLimit(10, 60),
+        "recovery_start_account_address": RateLimit(10, 60),
         "recovery_check_address": RateLimit(60, 900),
-        "recovery_check_account": RateLimit(30, 900),
+        "recovery_check_account_address": RateLimit(30, 900),
         "recovery_execute_address": RateLimit(20, 900),
-        "recovery_execute_account": RateLimit(10, 900),
+        "recovery_execute_account_address": RateLimit(10, 900),
+        "recovery_guess_account": RateLimit(20, 900),
     }
 )
 

@@ -1,7 +1,8 @@
 """Rate limits kept in the database, so every server process counts the same attempts.
 
 A window opens at a key's first attempt and lasts the limit's length; one upsert counts a
-request's attempt against all its keys (its address, its account) and reads the counts back.
+request's attempt against all its keys (its address; the account and address) and reads the
+counts back.
 A refused attempt is not counted (its transaction rolls back), so a client that waits out
 `Retry-After` gets a full window again.
 """
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from vouch.server.config import RateLimit
 from vouch.server.context import Context
 from vouch.server.errors import RateLimited
-from vouch.server.storage import Transaction
+from vouch.server.storage import Row, Transaction
 
 _ROW = "(?, ?, ?, 1)"
 _UPSERT = (
@@ -33,17 +34,47 @@ Hit = tuple[str, str]  # (limit name, subject: an address or an account)
 def hit(tx: Transaction, context: Context, hits: Sequence[Hit]) -> None:
     """Count one attempt against each (limit, subject); RateLimited if any is over."""
     now = context.now()
+    for limit, row in _count(tx, context, hits, now):
+        if row["hits"] > limit.count:
+            retry_after = max(1, int(row["window_end"]) - now)
+            raise RateLimited(
+                f"Too many attempts: try again in {_duration(retry_after)}.",
+                retry_after=retry_after,
+            )
+
+
+def count(tx: Transaction, context: Context, hits: Sequence[Hit]) -> None:
+    """Count one attempt against each (limit, subject), refusing nothing (a budget)."""
+    _count(tx, context, hits, context.now())
+
+
+def excess(tx: Transaction, context: Context, name: str, subject: str) -> int:
+    """How many attempts the window now open for (limit, subject) has had past its count."""
+    row = tx.one("SELECT hits, window_end FROM rate_limits WHERE key = ?", (f"{name}:{subject}",))
+    if row is None or int(row["window_end"]) <= context.now():
+        return 0
+    return max(0, int(row["hits"]) - context.config.rate_limit(name).count)
+
+
+def account_address(account: str, address: str) -> str:
+    """The subject of a per-account-and-address limit (an address never contains "/")."""
+    return f"{address}/{account}"
+
+
+def _count(
+    tx: Transaction, context: Context, hits: Sequence[Hit], now: int
+) -> list[tuple[RateLimit, Row]]:
     limits = [(f"{name}:{subject}", context.config.rate_limit(name)) for name, subject in hits]
     if not limits:
-        return
+        return []
     if len({key for key, _ in limits}) != len(limits):  # one statement may not update a row twice
-        for key, limit in limits:
-            _check(tx, [(key, limit)], now)
-        return
-    _check(tx, limits, now)
+        return [counted for limit in limits for counted in _upsert(tx, [limit], now)]
+    return _upsert(tx, limits, now)
 
 
-def _check(tx: Transaction, limits: list[tuple[str, RateLimit]], now: int) -> None:
+def _upsert(
+    tx: Transaction, limits: list[tuple[str, RateLimit]], now: int
+) -> list[tuple[RateLimit, Row]]:
     sql = _HITS.get(len(limits))
     if sql is None:
         rows = ", ".join([_ROW] * len(limits))  # placeholders only
@@ -54,14 +85,7 @@ def _check(tx: Transaction, limits: list[tuple[str, RateLimit]], now: int) -> No
     for key, limit in limits:
         params += (key, now, now + limit.seconds)
     counted = {row["key"]: row for row in tx.all(sql, (*params, now, now, now))}
-    for key, limit in limits:
-        row = counted[key]
-        if row["hits"] > limit.count:
-            retry_after = max(1, int(row["window_end"]) - now)
-            raise RateLimited(
-                f"Too many attempts: try again in {_duration(retry_after)}.",
-                retry_after=retry_after,
-            )
+    return [(limit, counted[key]) for key, limit in limits]
 
 
 async def enforce(context: Context, hits: Sequence[Hit]) -> None:

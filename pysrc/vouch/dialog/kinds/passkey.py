@@ -36,11 +36,14 @@ def build_entry(credential_id: str, *, label: str) -> Guardian:
 
 
 def request_options(guardian: Guardian, message: bytes, *, rp_id: str) -> dict[str, Any]:
-    """WebAuthn request options for this guardian: its challenge is SHA-256(message)."""
+    """WebAuthn request options for this guardian: its challenge is SHA-256(message).
+
+    No allowCredentials: a recovery start does not name the guardian's credential (see
+    `vouch.server.kinds.passkey`); the key is discoverable and the person picks it."""
     return {
         "challenge": b64url_encode(webauthn_challenge_for(message)),
         "rpId": rp_id,
-        "allowCredentials": [{"type": "public-key", "id": guardian["credential_id"]}],
+        "allowCredentials": [],
         "userVerification": "required",
         "timeout": 120_000,
     }

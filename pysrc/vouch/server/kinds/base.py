@@ -169,6 +169,9 @@ class ServerKind(ABC):
     owner_schema: ClassVar[Mapping[str, JSONSchema]] = {}
     # The schema of the field its approval carries (`kind.proof_field`); None: out of band.
     proof_schema: ClassVar[JSONSchema | None] = None
+    # Whether its secret can be guessed online (a passphrase a person chose): its wrong
+    # approvals are counted per account and slow the next ones (vouch.server.guesses).
+    guessable: ClassVar[bool] = False
     # What a refused approval says: which kind of secret was wrong and nothing more, so a
     # decoy (whose keys no one holds) refuses exactly like a real account.
     refusal: ClassVar[str]

@@ -1,6 +1,11 @@
 """A second passkey or security key: a credential the owner registered as a guardian
 (/api/guardians/passkey), which never signs in. It approves with a WebAuthn assertion whose
-challenge is SHA-256 of the recovery message; a recovery records its new counter."""
+challenge is SHA-256 of the recovery message; a recovery records its new counter.
+
+A recovery start says nothing of it but that it exists: the key is discoverable, so the
+authenticator finds it without being told its credential ID. An ID handed to anyone who
+types an account name would let them aim sign-in attempts at it and tell real accounts
+from decoys by how a sign-in with it is refused."""
 
 from __future__ import annotations
 
@@ -57,9 +62,7 @@ class Passkey(ServerKind):
     config_schema: ClassVar[Mapping[str, JSONSchema]] = {
         "credential_id": schemas.b64url("guardian passkey credential ID")
     }
-    public_schema: ClassVar[Mapping[str, JSONSchema]] = {
-        "credential_id": schemas.b64url("credential ID")
-    }
+    public_schema: ClassVar[Mapping[str, JSONSchema]] = {}
     proof_schema: ClassVar[JSONSchema | None] = schemas.WEBAUTHN_CREDENTIAL
     refusal = "That passkey is not a guardian of this account."
 
@@ -72,7 +75,7 @@ class Passkey(ServerKind):
         return {"credential_id": guardian.credential_id}
 
     def public_values(self, row: Row) -> dict[str, Any]:
-        return {"credential_id": row["credential_id"]}
+        return {}
 
     def decoy_maker(self, key: bytes) -> DecoyMaker:
         return functools.partial(self._decoy, CredentialState(decoy_public_key(key), 0))
@@ -83,7 +86,7 @@ class Passkey(ServerKind):
         credential_id = b64url_encode(material[:CREDENTIAL_ID_BYTES])
         return self.decoy_guardian(
             guardian_id,
-            {"credential_id": credential_id},
+            {},
             credential_id=credential_id,
             credential=credential,
         )

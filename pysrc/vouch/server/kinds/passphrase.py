@@ -47,6 +47,7 @@ class Passphrase(_ed25519.SingleKeyKind):
         "salt": _ed25519.SALT_SCHEMA,
         "kdf": {"type": "object"},
     }
+    guessable = True  # chosen by a person: strong by zxcvbn's measure, not 100 bits
     refusal = "That passphrase is not right."
 
     def parse(self, where: str, entry: Mapping[str, Any], guardian: Guardian) -> Guardian:

@@ -9,6 +9,7 @@ cannot be replayed to roll the configuration back.
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -111,8 +112,18 @@ async def change_options(request: Request) -> Response:
     return await context.database.run(work)
 
 
+def guardian_user_handle(account_id: str) -> bytes:
+    """The WebAuthn user handle of an account's guardian keys: not the account's own, since
+    an authenticator replaces a discoverable credential that has the same RP and user handle
+    (a passkey made on the guardian key in a recovery would otherwise overwrite it)."""
+    return hashlib.sha256(b"vouch/guardian-passkey/v1" + account_id.encode()).digest()
+
+
 async def passkey_options(request: Request) -> Response:
-    """Creation options for a guardian passkey (a security key, another device's passkey)."""
+    """Creation options for a guardian passkey (a security key, another device's passkey).
+
+    Discoverable, so that a recovery can ask for it without naming its credential ID (see
+    `vouch.server.kinds.passkey`); the picker shows it as "<name> (recovery)"."""
     context = context_of(request)
     token = sessions.bearer_token(request)
     await read_body(request, schemas.EMPTY_OBJECT, context.config.max_body_bytes)
@@ -126,11 +137,10 @@ async def passkey_options(request: Request) -> Response:
         ]
         options = ceremonies.registration_options(
             context.config,
-            user_id=decode_b64(account["id"], what="account"),
-            username=account["username"],
+            user_id=guardian_user_handle(account["id"]),
+            username=f"{account['username']} (recovery)",
             challenge=issued.challenge,
             exclude=exclude,
-            discoverable=False,
         )
         return JSONResponse({"challenge_id": issued.id, "options": options})
 

@@ -129,14 +129,13 @@ async def signin_verify(request: Request) -> Response:
     address = client_address(request)
 
     def count(tx: Transaction) -> tuple[str | None, challenges.Challenge]:
-        """Count the attempt against the address and account and use up its challenge, both
-        committed even if the sign-in then fails: a failed assertion cannot be retried."""
-        stored = accounts.find_credential(tx, credential_id)
-        hits = [("signin_address", address)]
-        if stored is not None:
-            hits.append(("signin_account", stored.account_id))
-        ratelimit.hit(tx, context, hits)
+        """Count the attempt against the address and use up its challenge, both committed
+        even if the sign-in then fails: a failed assertion cannot be retried. Nothing is
+        counted against the account: an assertion cannot be guessed, and a count anyone
+        could run up by naming a credential ID would lock its owner out."""
+        ratelimit.hit(tx, context, [("signin_address", address)])
         challenge = challenges.consume(tx, context, body["challenge_id"], SIGNIN_PURPOSE)
+        stored = accounts.find_credential(tx, credential_id)  # for the audit of a failure
         return None if stored is None else stored.account_id, challenge
 
     account_id, challenge = await context.database.run(count)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +25,7 @@ from vouch.server import (
     approvals,
     audit,
     ceremonies,
+    guesses,
     ratelimit,
     recovery,
     recovery_approvals,
@@ -148,18 +149,24 @@ async def start(request: Request) -> Response:
     address = client_address(request)
 
     def work(tx: Transaction) -> JSONResponse:
+        pair = ratelimit.account_address(username, address)
         ratelimit.hit(
             tx,
             context,
-            [("recovery_start_address", address), ("recovery_start_account", username)],
+            [("recovery_start_address", address), ("recovery_start_account_address", pair)],
         )
         return JSONResponse(recovery.start(tx, context, username))
 
     return await context.database.run(work)
 
 
-# The recovery, its guardians, and the approvals recorded out of band for it.
-Loaded = tuple[Recovery, GuardianSet, list[Row]]
+class Loaded(NamedTuple):
+    """The read phase's result."""
+
+    recovery: Recovery
+    guardian_set: GuardianSet
+    recorded: list[Row]  # the approvals recorded out of band for it
+    wait: float  # how long its guessable approvals wait (vouch.server.guesses)
 
 
 def _read(
@@ -170,12 +177,14 @@ def _read(
 
     def work(tx: Transaction) -> Loaded:
         found = recovery.load(tx, recovery_id)
+        pair = ratelimit.account_address(found.username, address)
         ratelimit.hit(
-            tx, context, [(f"{limit}_address", address), (f"{limit}_account", found.username)]
+            tx, context, [(f"{limit}_address", address), (f"{limit}_account_address", pair)]
         )
         guardian_set = recovery.guardians_of(tx, context, found)
         stored = recovery_approvals.load(tx, context.kinds, found, guardian_set) if recorded else []
-        return found, guardian_set, stored
+        wait = guesses.delay(tx, context, found.username, guardian_set)
+        return Loaded(found, guardian_set, stored, wait)
 
     return work
 
@@ -187,7 +196,7 @@ async def check(request: Request) -> Response:
         request, kind_schemas(context.kinds).check, context.config.max_body_bytes
     )
     address = client_address(request)
-    found, guardian_set, _ = await context.database.run(
+    found, guardian_set, _, wait = await context.database.run(
         _read(context, body["recovery_id"], address, "recovery_check")
     )
     recovery.check_open(found, context.now())
@@ -200,7 +209,9 @@ async def check(request: Request) -> Response:
     )
     message = _message(context, found, guardian_set, new_credential)
     try:
-        await approvals.verify(context, guardian, approval, message=message)
+        await guesses.verify(
+            context, guardian, approval, message=message, account=found.username, wait=wait
+        )
     except VouchError as exc:
         detail = {"recovery_id": found.id, "guardian": guardian.id, "reason": exc.code}
         await audit.record_failure(context, found.account_id, "recovery_check_failed", detail)
@@ -224,7 +235,7 @@ async def execute(request: Request) -> Response:
     )
     audience = audience_of(context, body)
     address = client_address(request)
-    found, guardian_set, stored = await context.database.run(
+    found, guardian_set, stored, wait = await context.database.run(
         _read(context, body["recovery_id"], address, "recovery_execute", recorded=True)
     )
     attempted = [approval["guardian_id"] for approval in body["approvals"]]
@@ -247,7 +258,9 @@ async def execute(request: Request) -> Response:
             NewCredential(id=credential.id, public_key_sha256=credential.public_key_sha256),
         )
         approved = [
-            await approvals.verify(context, guardian, approval, message=message)
+            await guesses.verify(
+                context, guardian, approval, message=message, account=found.username, wait=wait
+            )
             for guardian, approval in pairs
         ]
         plan = Plan(credential=credential, approved=(*approved, *recorded))
