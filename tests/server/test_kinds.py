@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, ClassVar
+from types import SimpleNamespace
+from typing import Any, ClassVar, cast
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jsonschema import Draft202012Validator
 
+from tests.support.api_client import run
 from tests.support.soft_authenticator import b64
 from vouch.core.codes import BACKUP_CODE_COUNT
 from vouch.core.kdf import Argon2Params
 from vouch.core.kinds import COMMON_FIELDS, KINDS, Proof
+from vouch.crypto.native import NativeProvider
 from vouch.server import guardians
+from vouch.server.context import Context
 from vouch.server.decoys import Decoys
-from vouch.server.errors import BadRequest
-from vouch.server.kinds import DEFAULT_KINDS, Approved, KindRegistry
+from vouch.server.errors import ApprovalInvalid, BadRequest
+from vouch.server.kinds import DEFAULT_KINDS, Approved, Guardian, KindRegistry
 from vouch.server.kinds.base import DECOY_MATERIAL_BYTES
 from vouch.server.kinds.passkey import Passkey, decoy_public_key
 from vouch.server.kinds.passphrase import Passphrase
@@ -92,9 +97,8 @@ OLD_PUBLIC: JSONSchema = {
         "label": {"type": "string"},
         "salt": SALT,
         "kdf": {"type": "object"},
-        # (credential_id left the public schema with issue 12: an anonymous start names no
-        # guardian key.)
-        "codes_remaining": {"type": "integer"},
+        # (credential_id and codes_remaining left the public schema with issue 12: an
+        # anonymous start names no guardian key, and does not say how many codes are left.)
     },
     "required": ["id", "kind", "label"],
     "additionalProperties": False,
@@ -207,10 +211,11 @@ def decoy_digest(decoys: Decoys, names: list[str]) -> str:
 
 def test_decoys_are_what_they_were_for_the_same_server_key() -> None:
     """The digest was taken from the decoys of the server before its kinds were modules, and
-    again when passkey guardians stopped showing their credential ID (issue 12)."""
+    again when passkey guardians stopped showing their credential ID and backup codes their
+    count (issue 12)."""
     names = [f"name-{n}" for n in range(200)]
     assert decoy_digest(Decoys(KEY), names) == (
-        "fc1691fcc3ffcabcdc954a7781f5d79a44c7a3a984700798dfcabac5ea0c70f2"
+        "86f6ae4eb400ff9df29ec87a3238ee7aa9a17a3c513bbe4adb3f4e53330a500a"
     )
     assert hashlib.sha256(decoy_public_key(KEY)).hexdigest() == (
         "cb41d1efc6fab772f64aed8dbe6f548b893317a1f5f6faed90f474e93265b2fc"
@@ -338,3 +343,49 @@ def test_only_out_of_band_kinds_go_without_a_proof_field() -> None:
     for kind in DEFAULT_KINDS:
         assert kind.proof is not Proof.OUT_OF_BAND
         assert kind.kind.proof_field in DEFAULT_KINDS.approval_schema["properties"]
+
+
+class CountingProvider(NativeProvider):
+    """The real Ed25519 verifier, counting its calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.verifications = 0
+
+    async def ed25519_verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
+        self.verifications += 1
+        return await super().ed25519_verify(public_key, message, signature)
+
+
+def test_a_backup_code_refusal_does_the_same_work_however_many_codes_are_left() -> None:
+    """What a refusal costs does not tell how many codes an account has used (or a decoy)."""
+    keys = [Ed25519PrivateKey.generate() for _ in range(BACKUP_CODE_COUNT)]
+    raw = tuple(key.public_key().public_bytes_raw() for key in keys)
+    kind = DEFAULT_KINDS["backup_codes"]
+    message = b"the recovery message"
+
+    def verify(guardian: Guardian, signature: bytes) -> tuple[Approved | None, int]:
+        provider = CountingProvider()
+        context = cast(Context, SimpleNamespace(provider=provider))
+        approval = {"signature": b64(signature)}
+        try:
+            return run(kind.verify(context, guardian, approval, message=message)), (
+                provider.verifications
+            )
+        except ApprovalInvalid:
+            return None, provider.verifications
+
+    fresh = Guardian(id="g", kind="backup_codes", label="Codes", public_keys=raw)
+    used = Guardian(
+        id="g", kind="backup_codes", label="Codes", public_keys=raw, used_codes=frozenset(range(7))
+    )
+    assert verify(fresh, b"\1" * 64) == (None, BACKUP_CODE_COUNT)
+    assert verify(used, b"\1" * 64) == (None, BACKUP_CODE_COUNT)
+    assert verify(used, keys[0].sign(message)) == (None, BACKUP_CODE_COUNT)  # used: refused
+    # Accepting stops at the code (the used ones are not tried first): no more work than
+    # before for the owner.
+    for guardian, work in ((fresh, 10), (used, 3)):
+        approved, done = verify(guardian, keys[9].sign(message))
+        assert approved is not None
+        assert approved.effect == {"backup_code": 9}
+        assert done == work

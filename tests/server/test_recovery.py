@@ -102,7 +102,7 @@ def test_a_recovered_account_can_be_recovered_again(api: Api) -> None:
     first = start_recovery(api, user.username)
     execute(api, first, [first.approve(codes, code=0)])
     second = start_recovery(api, user.username)
-    assert [g["codes_remaining"] for g in second.start["guardians"]] == [9]
+    assert "codes_remaining" not in second.start["guardians"][0]  # the owner's to know
     result = execute(api, second, [second.approve(codes, code=1)])
     assert result["status"] == "complete"
 

@@ -75,7 +75,7 @@ BACKUP_CODES = Kind(
     name="backup_codes",
     label="Backup codes",
     config_fields=("salt", "public_keys"),
-    public_fields=("salt", "codes_remaining"),
+    public_fields=("salt",),  # how many are left is the owner's to know
     proof=Proof.SIGNATURE,
     derives_key=True,
 )

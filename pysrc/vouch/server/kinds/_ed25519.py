@@ -82,11 +82,17 @@ class SignatureKind(ServerKind):
         self, context: Context, guardian: Guardian, approval: Mapping[str, Any], *, message: bytes
     ) -> Approved:
         signature = decode_b64(approval["signature"], what="signature")
-        for index, public_key in enumerate(guardian.public_keys):
+        keys = guardian.public_keys
+        for index, public_key in enumerate(keys):
             if index in guardian.used_codes:
                 continue
             if await verify_guardian_signature(context.provider, public_key, message, signature):
                 return self.approved(guardian, index)
+        # Refused: the used keys are tried too (and refused if they match), so a refusal
+        # costs as much however many codes are left, and its timing tells neither how many
+        # an account has used nor a real account from a decoy.
+        for index in sorted(guardian.used_codes):
+            await verify_guardian_signature(context.provider, keys[index], message, signature)
         raise self.refuse(guardian.id)
 
     def approved(self, guardian: Guardian, index: int) -> Approved:

@@ -28,18 +28,14 @@ class BackupCodes(_ed25519.SignatureKind):
             "maxItems": BACKUP_CODE_COUNT,
         },
     }
-    public_schema: ClassVar[Mapping[str, JSONSchema]] = {
-        "salt": _ed25519.SALT_SCHEMA,
-        "codes_remaining": {"type": "integer"},
-    }
+    # Not how many codes are left: only the owner is told that (`owner_schema`). A decoy
+    # would have to make up a count that follows the real ones, which change as people use
+    # their codes; a locked-out person needs the salt, not the count.
+    public_schema: ClassVar[Mapping[str, JSONSchema]] = {"salt": _ed25519.SALT_SCHEMA}
     owner_schema: ClassVar[Mapping[str, JSONSchema]] = {
         "codes_remaining": {"type": "integer", "minimum": 0, "maximum": BACKUP_CODE_COUNT}
     }
     refusal = "That backup code is not right, or it was already used."
-    public_columns = (
-        "(SELECT COUNT(*) FROM backup_codes b WHERE b.account_id = g.account_id"
-        " AND b.guardian_id = g.id AND b.used_at IS NULL) AS codes_remaining",
-    )
     side_query = (
         "SELECT guardian_id, idx, public_key, used_at FROM backup_codes"
         " WHERE account_id = ? ORDER BY guardian_id, idx"
@@ -94,18 +90,15 @@ class BackupCodes(_ed25519.SignatureKind):
     # A recovery ---------------------------------------------------------------------------
 
     def public_values(self, row: Row) -> dict[str, Any]:
-        return {"salt": _ed25519.public_salt(row), "codes_remaining": row["codes_remaining"]}
+        return {"salt": _ed25519.public_salt(row)}
 
     def decoy(self, guardian_id: str, material: bytes) -> DecoyGuardian:
-        # Most people have used none, some a few: 10 down to 7 remaining.
-        remaining = BACKUP_CODE_COUNT - material[-1] % 4
         salt = _ed25519.decoy_salt(material)
         return self.decoy_guardian(
             guardian_id,
-            {"salt": salt, "codes_remaining": remaining},
+            {"salt": salt},
             salt=salt,
             public_keys=_ed25519.decoy_keys(material, BACKUP_CODE_COUNT),
-            used_codes=frozenset(range(BACKUP_CODE_COUNT - remaining)),
         )
 
     def approved(self, guardian: Guardian, index: int) -> Approved:
