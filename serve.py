@@ -26,7 +26,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 
 from vouch.server.app import create_app
 from vouch.server.config import DEFAULT_RATE_LIMITS, DEFAULT_WEB_ROOT, Config, RateLimit
-from vouch.server.protocol import CoalescingHttpToolsProtocol
+from vouch.server.protocol import ClientLimits, http_protocol
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -108,6 +108,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " so one per core lets the API use them all (on SQLite each process re-reads the pages"
         " the others wrote: about a tenth more CPU per request)",
     )
+    limits = ClientLimits()
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=limits.header_timeout,
+        metavar="SECONDS",
+        help="close a connection whose request line and headers are not all in within this"
+        f" time from its start or its request's first byte ({limits.header_timeout:g})",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=limits.body_timeout,
+        metavar="SECONDS",
+        help="answer 408 and close when a request body stops arriving for this long"
+        f" ({limits.body_timeout:g})",
+    )
+    parser.add_argument(
+        "--max-header-bytes",
+        type=int,
+        default=limits.max_header_bytes,
+        metavar="BYTES",
+        help="answer 431 and close when a request line and headers pass this size"
+        f" ({limits.max_header_bytes})",
+    )
     return parser.parse_args(argv)
 
 
@@ -141,6 +166,14 @@ def config_from(args: argparse.Namespace) -> Config:
     )
 
 
+def limits_from(args: argparse.Namespace) -> ClientLimits:
+    return ClientLimits(
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_header_bytes=args.max_header_bytes,
+    )
+
+
 def app_from_environment() -> Starlette:
     """The app factory each --workers process calls, from the arguments main() was given."""
     args = parse_args(json.loads(os.environ[ARGV_VARIABLE]))
@@ -157,8 +190,9 @@ def main(argv: list[str] | None = None) -> None:
         "host": args.host,
         "port": args.port,
         "log_level": args.log_level,
-        # A response's head and body in one send (see vouch/server/protocol.py).
-        "http": CoalescingHttpToolsProtocol,
+        # A response's head and body in one send, and the slow-client limits (see
+        # vouch/server/protocol.py).
+        "http": http_protocol(limits_from(args)),
         # Rate limits count the peer address: uvicorn would otherwise take X-Forwarded-For
         # from any client connecting from 127.0.0.1 (a fresh limit per made-up address).
         "proxy_headers": False,
