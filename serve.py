@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "pysrc"))
 
@@ -24,6 +25,7 @@ from starlette.applications import Starlette
 from uvicorn._subprocess import get_subprocess
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from vouch.server import keyring
 from vouch.server.app import create_app
 from vouch.server.config import DEFAULT_RATE_LIMITS, DEFAULT_WEB_ROOT, Config, RateLimit
 from vouch.server.protocol import ClientLimits, http_protocol
@@ -133,7 +135,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="answer 431 and close when a request line and headers pass this size"
         f" ({limits.max_header_bytes})",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--signing-key-file",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="token-signing keys (repeatable), instead of the database's: one base64url"
+        " Ed25519 seed per line, each optionally followed by the time it starts signing;"
+        f" also ${keyring.SIGNING_KEY_VARIABLE} (README, Keys)",
+    )
+    parser.add_argument(
+        "--decoy-key-file",
+        type=Path,
+        metavar="PATH",
+        help="the decoy HMAC key (base64url, 32 bytes) instead of the database's;"
+        f" also ${keyring.DECOY_KEY_VARIABLE}. Never change it once in use (README, Keys)",
+    )
+    parser.add_argument(
+        "--hsts",
+        type=int,
+        nargs="?",
+        const=HSTS_SECONDS,
+        default=0,
+        metavar="SECONDS",
+        help="send Strict-Transport-Security with this max-age (default when given:"
+        f" {HSTS_SECONDS}, two years); needs an https --origin",
+    )
+    args = parser.parse_args(argv)
+    _check_security_options(parser, args)
+    return args
+
+
+HSTS_SECONDS = 2 * 365 * 24 * 3600
+
+
+def _check_security_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--hsts needs an https origin; key files and variables must hold well-formed keys, read
+    here so that a bad one stops the start with a message instead of a traceback."""
+    if args.hsts < 0:
+        parser.error(f"--hsts is {args.hsts}, expected a positive number of seconds")
+    if args.hsts and urlsplit(args.origin or "").scheme != "https":
+        parser.error("--hsts needs an https --origin (browsers ignore HSTS sent over http)")
+    try:
+        args.signing_keys, args.decoy_key = keyring.external_keys(
+            args.signing_key_file, args.decoy_key_file, os.environ
+        )
+    except keyring.KeyFileError as exc:
+        parser.error(str(exc))
 
 
 def _rate_limit(text: str) -> tuple[str, RateLimit]:
@@ -163,6 +212,9 @@ def config_from(args: argparse.Namespace) -> Config:
         recovery_ttl_seconds=args.recovery_ttl,
         token_ttl_seconds=args.token_ttl,
         rate_limits={**DEFAULT_RATE_LIMITS, **dict(args.rate_limit)},
+        signing_keys=args.signing_keys,
+        decoy_key=args.decoy_key,
+        hsts_max_age=args.hsts,
     )
 
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,7 +24,7 @@ from vouch.server.config import Config
 from vouch.server.context import Context
 from vouch.server.decoys import Decoys
 from vouch.server.errors import RateLimited, VouchError
-from vouch.server.headers import SecurityHeaders, security_headers
+from vouch.server.headers import SecurityHeaders, headers_for, strict_transport_security
 from vouch.server.kinds import DEFAULT_KINDS, KindRegistry
 from vouch.server.openapi import build_openapi
 from vouch.server.routes import all_endpoints
@@ -43,7 +43,7 @@ def error_response(
     status: int,
     *,
     extra: dict[str, object] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "message": message, **(extra or {})}},
@@ -84,11 +84,12 @@ async def _storage_busy(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's 404 and 405, as JSON errors under /api/; a 405 keeps its Allow header."""
     assert isinstance(exc, HTTPException)
     if not request.url.path.startswith("/api/"):
         return Response(exc.detail, status_code=exc.status_code, headers=exc.headers)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(code, str(exc.detail), exc.status_code)
+    return error_response(code, str(exc.detail), exc.status_code, headers=exc.headers)
 
 
 def build_context(
@@ -98,14 +99,17 @@ def build_context(
     clock: Callable[[], float] = time.time,
     kinds: KindRegistry = DEFAULT_KINDS,
 ) -> Context:
-    """Everything the handlers share, including the secrets kept in the database."""
-    secrets = keyring.load_or_create(database, int(clock()))
+    """Everything the handlers share, including the secrets (given in `config`, or kept in
+    the database)."""
+    secrets = keyring.load_or_create(
+        database, int(clock()), signing_keys=config.signing_keys, decoy_key=config.decoy_key
+    )
     return Context(
         config=config,
         database=database,
         secrets=secrets,
         tokens=TokenIssuer(
-            secrets.signing_seed, issuer=config.origin, ttl_seconds=config.token_ttl_seconds
+            secrets.signing_keys, issuer=config.origin, ttl_seconds=config.token_ttl_seconds
         ),
         decoys=Decoys(secrets.decoy_key, kinds),
         kinds=kinds,
@@ -119,6 +123,8 @@ def create_app(
     """The app for `config`; `kinds` are the guardian kinds it runs (all of vouch's by
     default): the request schemas and the OpenAPI document are built from them, once."""
     kinds = kinds or DEFAULT_KINDS
+    if config.hsts_max_age > 0 and strict_transport_security(config) is None:
+        log.warning("HSTS is not sent: the origin %s is not https", config.origin)
     context = build_context(config, database or open_database(config.database), kinds=kinds)
     endpoints = all_endpoints(kinds)
     openapi = build_openapi(endpoints)
@@ -156,7 +162,7 @@ def create_app(
     ]
     app = VouchApp(
         endpoints,
-        security_headers(config),
+        config,
         routes=routes,
         middleware=[Middleware(SecurityHeaders, config=config)],
         exception_handlers={
@@ -175,15 +181,13 @@ def create_app(
 class VouchApp(Starlette):
     """Starlette, with the API endpoints answered ahead of its middleware (ApiFastPath)."""
 
-    def __init__(
-        self, endpoints: list[Endpoint], headers: list[tuple[bytes, bytes]], **options: Any
-    ):
+    def __init__(self, endpoints: list[Endpoint], config: Config, **options: Any):
         super().__init__(**options)
         self.endpoints = endpoints
-        self.headers = headers
+        self.config = config
 
     def build_middleware_stack(self) -> ASGIApp:
-        return ApiFastPath(super().build_middleware_stack(), self.endpoints, self.headers)
+        return ApiFastPath(super().build_middleware_stack(), self.endpoints, self.config)
 
 
 _HANDLERS: tuple[tuple[type[Exception], Callable[[Request, Exception], Awaitable[Response]]], ...]
@@ -195,34 +199,46 @@ _HANDLERS = (
 )
 
 
+_Headers = list[tuple[bytes, bytes]]
+
+
 class ApiFastPath:
     """The API endpoints without Starlette's middleware stack: what that stack does for them,
     done in one frame, ahead of it.
 
     A request for an endpoint's path and method is answered here: its handler, the same
-    exception handlers (`_HANDLERS`, as registered with Starlette), the security headers,
-    and for anything else the bare 500 Starlette's ServerErrorMiddleware sends (and the
+    exception handlers (`_HANDLERS`, as registered with Starlette), the headers SecurityHeaders
+    would add (no-store too under /api/; listed once per endpoint), and for anything else
+    the bare 500 Starlette's ServerErrorMiddleware sends (and the
     exception raised on to uvicorn, which logs it). Every other request (static files, a
     wrong method, /healthz) goes through the Starlette stack as before.
     """
 
-    def __init__(
-        self, stack: ASGIApp, endpoints: list[Endpoint], headers: list[tuple[bytes, bytes]]
-    ):
+    def __init__(self, stack: ASGIApp, endpoints: list[Endpoint], config: Config):
         self.stack = stack
-        self.routes = {(endpoint.method, endpoint.path): endpoint.handler for endpoint in endpoints}
-        self.headers = headers
-        self.header_names = {name for name, _ in self.headers}
+        self.routes: dict[tuple[str, str], tuple[Handler, _Headers, frozenset[bytes]]] = {}
+        for endpoint in endpoints:
+            added = headers_for(endpoint.path, config)
+            names = frozenset(name for name, _ in added)
+            self.routes[(endpoint.method, endpoint.path)] = (endpoint.handler, added, names)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope.get("root_path"):
-            handler = self.routes.get((scope["method"], scope["path"]))
-            if handler is not None:
-                await self.handle(handler, scope, receive, send)
+            route = self.routes.get((scope["method"], scope["path"]))
+            if route is not None:
+                await self.handle(*route, scope, receive, send)
                 return
         await self.stack(scope, receive, send)
 
-    async def handle(self, handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(
+        self,
+        handler: Handler,
+        added: _Headers,
+        added_names: frozenset[bytes],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
         scope.setdefault("path_params", {})
         request = Request(scope, receive, send)
         try:
@@ -240,10 +256,10 @@ class ApiFastPath:
             raise
         headers = response.raw_headers
         names = {name for name, _ in headers}
-        if names.isdisjoint(self.header_names):
-            headers = headers + self.headers
+        if added_names.isdisjoint(names):
+            headers = headers + added
         else:  # the response set one itself: keep it (as SecurityHeaders does)
-            headers = headers + [header for header in self.headers if header[0] not in names]
+            headers = headers + [header for header in added if header[0] not in names]
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
         )
@@ -255,22 +271,35 @@ class FixedPathRouter(Router):
     files) by one dict lookup instead of matching each route's regex in turn.
 
     Only routes ahead of the first that is not a fixed-path Route are looked up this way,
-    so the route found is the one the in-order scan would find; anything else (another
-    method, a static file, no match) goes to that scan.
+    so the route found is the one the in-order scan would find. A fixed path asked for with
+    another method is that route's 405, with its Allow (the scan would hand it to the static
+    files behind, whose 404 or "Allow: GET, HEAD" is not this path's answer); anything else
+    (a static file, no match) goes to that scan.
     """
 
     def __init__(self, routes: list[BaseRoute], **options: Any):
         super().__init__(routes, **options)
-        self.fixed: dict[str, Route] = {}
+        self.fixed: dict[tuple[str, str], Route] = {}
+        allowed: dict[str, set[str]] = {}
         for route in self.routes:
             if not isinstance(route, Route) or route.param_convertors:
                 break
-            self.fixed.setdefault(route.path, route)
+            for method in route.methods or ():
+                self.fixed.setdefault((route.path, method), route)
+            allowed.setdefault(route.path, set()).update(route.methods or ())
+        self.allow = {path: ", ".join(sorted(methods)) for path, methods in allowed.items()}
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope.get("root_path"):
-            route = self.fixed.get(scope["path"])
-            if route is not None and route.methods and scope["method"] in route.methods:
+            route = self.fixed.get((scope["path"], scope["method"]))
+            if route is None and scope["path"] in self.allow:
+                allow = self.allow[scope["path"]]
+                raise HTTPException(
+                    405,
+                    f"{loggable(scope['method'])} is not allowed here; allowed: {allow}",
+                    headers={"Allow": allow},
+                )
+            if route is not None:
                 scope.setdefault("router", self)
                 scope["route"] = route
                 scope["endpoint"] = route.endpoint

@@ -1,49 +1,67 @@
 """WebAuthn ceremonies through py_webauthn, with vouch's fixed policy.
 
-User verification is always required. Sign-in passkeys are discoverable (sign-in is
-username-less); guardian passkeys need not be, as recovery names them in allowCredentials.
-py_webauthn's exceptions are re-raised as VerificationFailed with their message.
+User verification is always required. Passkeys are discoverable: sign-in is username-less,
+and a recovery asks for a guardian key without naming it (an anonymous start hands out no
+credential ID).
+Every exception py_webauthn (or the cryptography and cbor2 code under it) raises on a
+response is re-raised as VerificationFailed with its message, so a bad response is a 400,
+never a 500. A ceremony run in a frame (`crossOrigin`) must have an allowed host page as its
+`topOrigin`, which py_webauthn does not check.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from dataclasses import dataclass
 from typing import Any
 
+import cbor2
+import cryptography.exceptions
 import webauthn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from webauthn.helpers import decode_credential_public_key, decoded_public_key_to_cryptography
-from webauthn.helpers.cose import COSECRV
-from webauthn.helpers.decode_credential_public_key import DecodedEC2PublicKey
+from webauthn.helpers import (
+    base64url_to_bytes,
+    decode_credential_public_key,
+    decoded_public_key_to_cryptography,
+)
+from webauthn.helpers.cose import COSECRV, COSEAlgorithmIdentifier
+from webauthn.helpers.decode_credential_public_key import (
+    DecodedEC2PublicKey,
+    DecodedMLDSAPublicKey,
+    DecodedOKPPublicKey,
+    DecodedRSAPublicKey,
+)
 from webauthn.helpers.exceptions import (
     InvalidAuthenticationResponse,
-    InvalidCBORData,
-    InvalidJSONStructure,
-    InvalidPublicKeyStructure,
     InvalidRegistrationResponse,
-    UnsupportedPublicKey,
-    UnsupportedPublicKeyType,
+    WebAuthnException,
 )
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
 from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.errors import MalformedInput
+from vouch.server.api import loggable
 from vouch.server.config import Config
 from vouch.server.errors import BadRequest, VerificationFailed
 
+# What a malformed response can raise from inside py_webauthn, besides its "not accepted"
+# exceptions: any of its own (InvalidBackupFlags, UnsupportedEC2Curve, UnsupportedAlgorithm
+# escape its verifiers unwrapped), cryptography's and cbor2's, and the built-in ones its
+# parsers let through on input of the wrong shape.
 _PARSE_ERRORS = (
-    InvalidJSONStructure,
-    InvalidCBORData,
-    InvalidPublicKeyStructure,
-    UnsupportedPublicKey,
-    UnsupportedPublicKeyType,
+    WebAuthnException,
+    cryptography.exceptions.InvalidSignature,
+    cryptography.exceptions.UnsupportedAlgorithm,
+    cbor2.CBORError,
+    struct.error,
     ValueError,
-    KeyError,
+    LookupError,
     TypeError,
     AttributeError,
+    OverflowError,
 )
 TIMEOUT_MS = 120_000
 _P256 = ec.SECP256R1()
@@ -67,7 +85,35 @@ _P256_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d03010
 def spki_sha256(cose_public_key: bytes) -> bytes:
     """SHA-256 of the key as SubjectPublicKeyInfo DER: what the browser's
     `response.getPublicKey()` returns, so the page can name the credential the same way."""
-    decoded = decode_credential_public_key(cose_public_key)
+    return _spki_sha256(decode_credential_public_key(cose_public_key))
+
+
+_DecodedKey = (
+    DecodedEC2PublicKey | DecodedOKPPublicKey | DecodedRSAPublicKey | DecodedMLDSAPublicKey
+)
+# The key type each algorithm we offer (and py_webauthn accepts by default) signs with.
+_KEY_TYPE_OF: dict[int, type] = {
+    COSEAlgorithmIdentifier.ECDSA_SHA_256: DecodedEC2PublicKey,
+    COSEAlgorithmIdentifier.EDDSA: DecodedOKPPublicKey,
+    COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256: DecodedRSAPublicKey,
+}
+
+
+def _check_key_algorithm(decoded: _DecodedKey) -> None:
+    """py_webauthn registers a key whose `alg` its type cannot sign with (an EC2 key marked
+    EdDSA); every assertion it made would then fail. Refuse it when it is registered."""
+    alg = decoded.alg
+    expected = _KEY_TYPE_OF.get(alg)
+    if expected is None or not isinstance(decoded, expected):
+        key_type = type(decoded).__name__.removeprefix("Decoded").removesuffix("PublicKey")
+        raise VerificationFailed(
+            f"The new passkey's {key_type} key is marked with algorithm {int(alg)}, which"
+            f" it cannot sign with; expected one of {sorted(int(a) for a in _KEY_TYPE_OF)}"
+            " with its own key type."
+        )
+
+
+def _spki_sha256(decoded: _DecodedKey) -> bytes:
     if (
         isinstance(decoded, DecodedEC2PublicKey)
         and decoded.crv == COSECRV.P256
@@ -92,14 +138,7 @@ def spki_sha256(cose_public_key: bytes) -> bytes:
 _PUBLIC_KEY_PARAMS = [
     {"type": "public-key", "alg": alg} for alg in (-8, -7, -257)
 ]  # default_supported_pub_key_algs: EdDSA, ES256, RS256
-_SELECTION = {
-    True: {"residentKey": "required", "requireResidentKey": True, "userVerification": "required"},
-    False: {
-        "residentKey": "discouraged",
-        "requireResidentKey": False,
-        "userVerification": "required",
-    },
-}
+_SELECTION = {"residentKey": "required", "requireResidentKey": True, "userVerification": "required"}
 
 
 def registration_options(
@@ -109,7 +148,6 @@ def registration_options(
     username: str,
     challenge: bytes,
     exclude: list[bytes],
-    discoverable: bool = True,
 ) -> dict[str, Any]:
     """Options for navigator.credentials.create, as the JSON the browser parses."""
     if not username or not 0 < len(user_id) <= 64 or not challenge:
@@ -125,7 +163,7 @@ def registration_options(
         "excludeCredentials": [
             {"id": b64url_encode(item), "type": "public-key"} for item in exclude
         ],
-        "authenticatorSelection": dict(_SELECTION[discoverable]),
+        "authenticatorSelection": dict(_SELECTION),
         "attestation": "none",
     }
 
@@ -166,6 +204,33 @@ def _check_transports(response: object) -> None:
         )
 
 
+def _check_top_origin(config: Config, credential: dict[str, Any]) -> None:
+    """A ceremony in a frame (`crossOrigin: true`) counts only if the page around the frame,
+    `topOrigin`, may embed the dialog: py_webauthn checks the frame's origin, not its page's.
+
+    Called once py_webauthn has accepted the response, so clientDataJSON is a JSON object;
+    only its two framing members are read here. A browser that says crossOrigin without
+    naming the top origin is refused: the page around it cannot be known.
+    """
+    client_data = json.loads(base64url_to_bytes(credential["response"]["clientDataJSON"]))
+    cross_origin = client_data.get("crossOrigin", False)
+    if cross_origin is False:
+        return
+    if cross_origin is not True:
+        raise VerificationFailed(
+            f"The passkey response's clientDataJSON.crossOrigin is"
+            f" {json.dumps(cross_origin)[:40]}, expected true or false."
+        )
+    top_origin = client_data.get("topOrigin")
+    if top_origin not in config.allowed_origins:
+        shown = "missing" if top_origin is None else f'"{loggable(top_origin)}"'
+        allowed = ", ".join(config.allowed_origins) or "none"
+        raise VerificationFailed(
+            f"The passkey was used in a frame whose page (topOrigin) is {shown},"
+            f" which may not embed this dialog; allowed: {allowed}."
+        )
+
+
 def verify_registration(
     config: Config, credential: dict[str, Any], *, challenge: bytes
 ) -> RegisteredCredential:
@@ -180,7 +245,10 @@ def verify_registration(
             expected_origin=config.origin,
             require_user_verification=True,
         )
-        public_key_sha256 = spki_sha256(verified.credential_public_key)
+        decoded = decode_credential_public_key(verified.credential_public_key)
+        _check_key_algorithm(decoded)
+        public_key_sha256 = _spki_sha256(decoded)
+        _check_top_origin(config, credential)
     except InvalidRegistrationResponse as exc:
         raise VerificationFailed(f"The new passkey was not accepted: {exc}") from exc
     except _PARSE_ERRORS as exc:
@@ -226,6 +294,7 @@ def verify_authentication(
             credential_current_sign_count=sign_count,
             require_user_verification=True,
         )
+        _check_top_origin(config, credential)
     except InvalidAuthenticationResponse as exc:
         raise VerificationFailed(f"The passkey signature was not accepted: {exc}") from exc
     except _PARSE_ERRORS as exc:

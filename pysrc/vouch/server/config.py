@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from vouch.server.tokens import SigningKey
 
 DEFAULT_WEB_ROOT = Path(__file__).resolve().parents[3] / "web"
 
@@ -80,6 +84,11 @@ class Config:
     max_body_bytes: int = 64 * 1024
     rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: DEFAULT_RATE_LIMITS)
     extra: dict[str, str] = field(default_factory=dict)
+    # Token-signing keys and the decoy key given outside the database (keyring.py says how);
+    # empty: the database's. `hsts_max_age` > 0 sends Strict-Transport-Security (https only).
+    signing_keys: tuple[SigningKey, ...] = ()
+    decoy_key: bytes | None = field(default=None, repr=False)
+    hsts_max_age: int = 0
 
     @cached_property
     def effective_rp_id(self) -> str:

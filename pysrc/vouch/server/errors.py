@@ -116,6 +116,7 @@ STATUS_OF: dict[str, int] = {
     "new_credential_mismatch": 400,
     "unauthorized": 401,
     "not_found": 404,
+    "method_not_allowed": 405,
     "conflict": 409,
     "username_taken": 409,
     "credential_exists": 409,

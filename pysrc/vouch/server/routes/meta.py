@@ -26,13 +26,18 @@ async def public_config(request: Request) -> Response:
 
 
 async def jwks(request: Request) -> Response:
-    return JSONResponse(
-        context_of(request).tokens.jwks(),
-        headers={
-            "Cache-Control": f"public, max-age={JWKS_MAX_AGE}",
-            "Cross-Origin-Resource-Policy": "cross-origin",
-        },
-    )
+    """The token keys, readable by any page (CORS `*`: they are public, and a host page may
+    verify a token in the browser). The keys a rotation retires leave this set, so a cache
+    may keep it only briefly."""
+    context = context_of(request)
+    return JSONResponse(context.tokens.jwks(context.now()), headers=JWKS_HEADERS)
+
+
+JWKS_HEADERS = {
+    "Cache-Control": f"public, max-age={JWKS_MAX_AGE}",
+    "Access-Control-Allow-Origin": "*",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+}
 
 
 ENDPOINTS = [
