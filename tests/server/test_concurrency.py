@@ -7,6 +7,7 @@ PostgreSQL schema; the requests are released together from threads.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from tests.server.helpers import (
     Api,
     Recovery,
     backup_codes_guardian,
+    confirm_change,
     passphrase_guardian,
     register,
     save_guardians,
@@ -122,3 +124,94 @@ def test_concurrent_executions_on_postgres(tmp_path: Path, postgres_url: str) ->
     finally:
         first.stop()
         second.stop()
+
+
+def race_change_and_recovery(first: LiveServer, second: LiveServer) -> str:
+    """A guardian change (PUT /api/guardians) and a recovery execute of one account,
+    released together on two processes: one wins, and the other is refused as it should be.
+
+    The execute loses with 409 guardians_changed. The change loses with 409
+    account_recovered if it was under way when the recovery committed, or with 401 if the
+    recovery had committed before it began (its session was revoked). Returns which
+    happened."""
+    api = Api(first.url)
+    user = register(api)
+    passphrase = passphrase_guardian(user)
+    save_guardians(api, user, 1, [passphrase])
+    recovery = start_recovery(api, user.username)
+    execute_body = recovery.execute_body([recovery.approve(passphrase)])
+    config = {"threshold": 1, "guardians": [passphrase.entry, backup_codes_guardian(user).entry]}
+    change_body = confirm_change(api, user, config)
+    change, executed = race_requests(
+        [
+            (first.url, "PUT", "/api/guardians", change_body, user.session),
+            (second.url, "POST", "/api/recovery/execute", execute_body, None),
+        ]
+    )
+    if change.status_code == 200:
+        assert executed.status_code == 409, executed.text
+        assert executed.json()["error"]["code"] == "guardians_changed", executed.text
+        return "change won"
+    assert executed.status_code == 200, (change.text, executed.text)
+    assert (change.status_code, change.json()["error"]["code"]) in {
+        (409, "account_recovered"),
+        (401, "unauthorized"),
+    }, change.text
+    return f"recovery won, change {change.json()['error']['code']}"
+
+
+def race_requests(
+    requests: list[tuple[str, str, str, dict[str, Any], str | None]],
+) -> list[httpx.Response]:
+    """Each (url, method, path, body, session) sent at the same moment; answers in order."""
+    barrier = threading.Barrier(len(requests))
+    clients = [httpx.Client(base_url=url, timeout=30) for url, *_ in requests]
+    for client in clients:
+        client.get("/healthz")
+    answers: list[httpx.Response | None] = [None] * len(requests)
+
+    def send(n: int) -> None:
+        _, method, path, body, session = requests[n]
+        headers = {"Authorization": f"Bearer {session}"} if session else {}
+        barrier.wait()
+        answers[n] = clients[n].request(method, path, json=body, headers=headers)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+    return [answer for answer in answers if answer is not None]
+
+
+def test_a_guardian_change_racing_a_recovery_on_sqlite(
+    sqlite_twins: tuple[LiveServer, LiveServer],
+) -> None:
+    first, second = sqlite_twins
+    for _ in range(10):
+        race_change_and_recovery(first, second)
+
+
+@pytest.mark.postgres
+def test_a_guardian_change_racing_a_recovery_never_deadlocks_on_postgres(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """100 races: no deadlock (it would be a 503 after PostgreSQL's deadlock_timeout), and
+    both orders are seen."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = start(tmp_path / "a", "--db", postgres_url)
+    second = start(tmp_path / "b", "--db", postgres_url, "--origin", first.url)
+    try:
+        outcomes = Counter(race_change_and_recovery(first, second) for _ in range(100))
+    finally:
+        first.stop()
+        second.stop()
+    print(
+        dict(outcomes)
+    )  # e.g. {'change won': 40, 'recovery won, change account_recovered': 55, ...}
+    for log in (first.log(), second.log()):
+        assert "deadlock" not in log.lower(), log[-2000:]
+    assert sum(outcomes.values()) == 100

@@ -119,6 +119,7 @@ STATUS_OF: dict[str, int] = {
     "method_not_allowed": 405,
     "conflict": 409,
     "username_taken": 409,
+    "account_recovered": 409,
     "credential_exists": 409,
     "guardians_changed": 409,
     "recovery_not_pending": 409,

@@ -24,7 +24,7 @@ from vouch.server.api import Endpoint, JSONResponse, body_schema, decode_b64, re
 from vouch.server.context import Context, context_of
 from vouch.server.errors import BadRequest, ChallengeError, Conflict, VerificationFailed
 from vouch.server.kinds import KindRegistry
-from vouch.server.storage import Transaction
+from vouch.server.storage import Row, Transaction
 
 CHANGE_PURPOSE = "guardians"
 PASSKEY_PURPOSE = "guardian_passkey"
@@ -206,6 +206,8 @@ async def replace_guardians(request: Request) -> Response:
         )
         challenge = _own_challenge(tx, context, body["challenge_id"], CHANGE_PURPOSE, account_id)
         stored = accounts.find_credential(tx, assertion["id"])
+        if stored is not None and stored.revoked and stored.account_id == account_id:
+            _not_recovered_since(tx, account)  # revoked by a recovery that just committed?
         if (
             stored is None
             or stored.account_id != account_id
@@ -227,8 +229,9 @@ async def replace_guardians(request: Request) -> Response:
             public_key=stored.public_key,
             sign_count=stored.sign_count,
         )
-        if not accounts.record_use(tx, stored.id, sign_count=sign_count, now=context.now()):
-            raise VerificationFailed("This passkey was revoked.", code="unknown_credential")
+        # The account row is written (and on PostgreSQL locked) before the passkey's: a
+        # recovery takes the same order (the account, then its passkeys, guardians and
+        # sessions), so when the two race one waits for the other instead of deadlocking.
         saved = guardian_store.save(
             tx,
             account_id,
@@ -237,6 +240,9 @@ async def replace_guardians(request: Request) -> Response:
             expected_version=account["guardians_version"],
             kinds=context.kinds,
         )
+        _not_recovered_since(tx, account)
+        if not accounts.record_use(tx, stored.id, sign_count=sign_count, now=context.now()):
+            raise VerificationFailed("This passkey was revoked.", code="unknown_credential")
         audit.record(
             tx,
             context,
@@ -252,6 +258,20 @@ async def replace_guardians(request: Request) -> Response:
         return JSONResponse({"threshold": threshold, "guardians": described})
 
     return await context.database.run(work)
+
+
+def _not_recovered_since(tx: Transaction, account: Row) -> None:
+    """Conflict if the account was recovered after `account` (its session's row) was read:
+    a recovery committed while this change was under way, and replaced the session and the
+    passkey confirming it. Read after the account row's lock, it sees that recovery."""
+    row = tx.one("SELECT recovered_at FROM accounts WHERE id = ?", (account["id"],))
+    if row is not None and row["recovered_at"] == account["recovered_at"]:
+        return
+    raise Conflict(
+        "This account was recovered on another device while the change was being saved:"
+        " its passkeys and sessions were replaced. Sign in again.",
+        code="account_recovered",
+    )
 
 
 @functools.cache
@@ -339,6 +359,7 @@ def _replace_endpoint(kinds: KindRegistry) -> Endpoint:
             "unknown_credential",
             "verification_failed",
             "guardians_changed",
+            "account_recovered",
         ),
         authenticated=True,
         tag="guardians",
