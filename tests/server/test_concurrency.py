@@ -94,7 +94,7 @@ def check_races(first: LiveServer, second: LiveServer, database: Path | str) -> 
         )
         used = [row for row in snapshot(database, ("backup_codes",))["backup_codes"]
                 if row[0] == user.account and row[4] is not None]  # fmt: skip
-        assert [(row[2], row[5]) for row in used] == [(7, recoveries[winner].id)]
+        assert [(row[2], row[5]) for row in used] == [(7, recoveries[winner].reference)]
         live = [row for row in sign_in_passkeys(database, user.account) if row[7] is None]
         assert [row[0] for row in live] == [recoveries[winner].registration["id"]]
 

@@ -68,7 +68,7 @@ def test_a_held_recovery_changes_nothing_until_completed(delayed: LiveServer) ->
     # The owner still signs in with the old passkey and sees it.
     assert sign_in(api, user.device).status_code == 200
     account = api.call("GET", "/api/account", session=user.session)
-    assert [p["recovery_id"] for p in account["pending_recoveries"]] == [recovery.id]
+    assert [p["recovery_id"] for p in account["pending_recoveries"]] == [recovery.reference]
     # Too early.
     error = api.refused(
         "POST",
@@ -109,7 +109,7 @@ def test_the_owner_cancels_a_held_recovery(delayed: LiveServer) -> None:
     user, _, recovery, pending = held(api)
     assert sign_in(api, user.device).status_code == 200
     cancelled = api.call(
-        "POST", "/api/recovery/cancel", {"recovery_id": recovery.id}, session=user.session
+        "POST", "/api/recovery/cancel", {"recovery_id": recovery.reference}, session=user.session
     )
     assert cancelled == {"status": "cancelled"}
     wait_until(pending["effective_at"])
@@ -117,6 +117,7 @@ def test_the_owner_cancels_a_held_recovery(delayed: LiveServer) -> None:
     error = api.refused(
         "POST", "/api/recovery/complete", body, status=409, code="recovery_cancelled"
     )
+    body = {"recovery_id": recovery.reference}  # what the owner cancels by
     assert error["message"] == "This recovery was cancelled by someone signed in to the account."
     api.refused(
         "POST",

@@ -3,6 +3,7 @@ rejection, each leaving the account's rows exactly as they were."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 
@@ -85,7 +86,7 @@ def test_two_of_three_recovery(api: Api, server: LiveServer) -> None:
     # Applied at once: nothing kept to apply later (a held one keeps it: test_delay.py).
     with sqlite3.connect(f"file:{server.database}?mode=ro", uri=True) as database:
         row = database.execute(
-            "SELECT status, plan FROM recoveries WHERE id = ?", (recovery.id,)
+            "SELECT status, plan FROM recoveries WHERE id = ?", (recovery.reference,)
         ).fetchone()
     assert row == ("complete", None)
 
@@ -285,7 +286,7 @@ def test_a_refused_recovery_is_audited_and_leaves_the_owner_signed_in(
     events = api.call("GET", "/api/audit", session=user.session)["events"]
     failed = [event for event in events if event["kind"] == "recovery_failed"]
     assert failed[0]["detail"] == {
-        "recovery_id": recovery.id,
+        "recovery_id": recovery.reference,  # never the id itself: that is a bearer secret
         "guardians": [passphrase.id, code.id],
         "reason": "approval_invalid",
     }
@@ -343,3 +344,18 @@ def test_check_says_which_approvals_count_and_consumes_nothing(
     assert snapshot(server.database) == before
     result = execute(api, recovery, [recovery.approve(g, code=1) for g in guardians[2:]])
     assert result["status"] == "complete"
+
+
+def test_the_recovery_id_is_kept_only_as_a_hash(api: Api, server: LiveServer) -> None:
+    """It is a bearer secret (complete hands a session to whoever holds it), so no table,
+    audit event or answer to the owner holds it: only its reference."""
+    user, (codes,) = set_up(api, 1, ["backup_codes"])
+    recovery = start_recovery(api, user.username)
+    refused = recovery.execute_body([{"guardian_id": codes.id, "signature": "A" * 86}])
+    api.refused("POST", "/api/recovery/execute", refused, status=400, code="approval_invalid")
+    result = execute(api, recovery, [recovery.approve(codes, code=2)])
+    dump = "\n".join(sqlite3.connect(server.database).iterdump())
+    assert recovery.id not in dump
+    assert recovery.reference in dump  # the recovery, its burnt code, its audit events
+    audit = api.call("GET", "/api/audit", session=str(result["session"]))
+    assert recovery.id not in json.dumps(audit)

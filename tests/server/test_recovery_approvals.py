@@ -238,7 +238,7 @@ def test_a_recorded_approval_counts_with_the_page_s_toward_the_threshold(
     result = execute(api, rec, [rec.approve(account.passphrase)])
     assert result["status"] == "complete"
     assert result["account"] == account.user.account
-    assert approvals_of(served.database, rec.id) == [(account.contact, True)]
+    assert approvals_of(served.database, rec.reference) == [(account.contact, True)]
     events = call(api, "GET", "/api/audit", session=str(result["session"]))["events"]
     (completed,) = [event for event in events if event["kind"] == "recovery_complete"]
     assert completed["detail"]["guardians"] == [account.passphrase.id, account.contact]
@@ -278,7 +278,7 @@ def test_a_recorded_approval_is_bound_to_its_recovery_and_used_once(
         code="not_enough_approvals",
     )
     assert execute(api, first, [first.approve(account.passphrase)])["status"] == "complete"
-    assert approvals_of(served.database, second.id) == []
+    assert approvals_of(served.database, second.reference) == []
     # The recovery it approved is finished: nothing more is recorded for it...
     with pytest.raises(ChallengeError, match="already used"):
         channel.confirm(first.id, account.contact)
@@ -311,7 +311,7 @@ def test_a_refused_recovery_keeps_the_recorded_approval_unused(
     )
     assert error["message"] == "That passphrase is not right."
     assert everything(served.database) == before
-    assert approvals_of(served.database, rec.id) == [(account.contact, False)]
+    assert approvals_of(served.database, rec.reference) == [(account.contact, False)]
     assert execute(api, rec, [rec.approve(account.passphrase)])["status"] == "complete"
 
 
@@ -366,7 +366,7 @@ def test_a_held_recovery_uses_the_recorded_approval_when_executed(tmp_path: Path
             assert held.confirm(rec.id, account.contact)
             pending = execute(api, rec, [rec.approve(account.passphrase)], status=202)
             assert pending["status"] == "pending"
-            assert approvals_of(delayed.database, rec.id) == [(account.contact, True)]
+            assert approvals_of(delayed.database, rec.reference) == [(account.contact, True)]
             time.sleep(max(0.0, pending["effective_at"] - time.time() + 0.05))
             body = {"recovery_id": rec.id}
             done = call(api, "POST", "/api/recovery/complete", body)
@@ -471,7 +471,7 @@ def test_record_load_and_consume_on_each_backend(database: Database) -> None:
     contact = guardian_set("passphrase", CONTACT.name)
     database.run_sync(add_account)
     database.run_sync(lambda tx: add_recovery(tx, "rec", expires_at=2000))
-    found = database.run_sync(lambda tx: recovery.load(tx, "rec"))
+    found = database.run_sync(lambda tx: recovery.load_reference(tx, "rec"))
 
     def record(tx: Transaction) -> bool:
         return recovery_approvals.record(tx, context, found, "g1", {"via": "mail"})
@@ -507,7 +507,9 @@ def test_approvals_of_expired_recoveries_are_pruned_with_them(database: Database
     database.run_sync(lambda tx: add_recovery(tx, "old", expires_at=1500))
     database.run_sync(lambda tx: add_recovery(tx, "new", expires_at=99_999))
     for recovery_id in ("old", "new"):
-        found = database.run_sync(functools.partial(recovery.load, recovery_id=recovery_id))
+        found = database.run_sync(
+            functools.partial(recovery.load_reference, recovery_reference=recovery_id)
+        )
         database.run_sync(
             functools.partial(
                 recovery_approvals.record,
@@ -541,9 +543,9 @@ def test_version_4_adds_recovery_approvals_to_an_older_database(
         version = database.run_sync(
             lambda tx: tx.one("SELECT MAX(version) AS v FROM schema_version")
         )
-        assert version == {"v": LATEST_VERSION} == {"v": 4}
+        assert version == {"v": LATEST_VERSION}
         context = build_context(Config(), database, kinds=REGISTRY, clock=lambda: 1000)
-        found = database.run_sync(lambda tx: recovery.load(tx, "kept"))
+        found = database.run_sync(lambda tx: recovery.load(tx, "kept"))  # (hashed by v5)
         assert database.run_sync(
             lambda tx: recovery_approvals.record(tx, context, found, "g1", {"n": 1})
         )
@@ -552,6 +554,70 @@ def test_version_4_adds_recovery_approvals_to_an_older_database(
             database.run_sync(
                 lambda tx: recovery_approvals.record(tx, context, a_recovery("nope"), "g1", {})
             )
+    finally:
+        database.close()
+
+
+def test_version_5_keeps_recoveries_by_the_hash_of_their_id(
+    target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version 4 database's recovery ids (bearer secrets) become their references
+    everywhere they were kept, and each recovery still opens with its id."""
+    from vouch.server.storage import migrations
+
+    with monkeypatch.context() as before:
+        before.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
+        before.setattr(migrations, "LATEST_VERSION", 4)
+        old = open_database(target)
+
+    def fill(tx: Transaction) -> None:
+        add_account(tx)
+        add_recovery(tx, "bearer-secret-1", expires_at=2000)
+        add_recovery(tx, "bearer-secret-2", expires_at=2000)
+        tx.execute(
+            "INSERT INTO recovery_approvals (recovery_id, guardian_id, detail, created_at,"
+            " expires_at) VALUES ('bearer-secret-1', 'g1', '{}', 1, 2000)"
+        )
+        tx.execute(
+            "INSERT INTO guardians (account_id, id, ordinal, kind, label, created_at)"
+            " VALUES ('acct', 'codes', 0, 'backup_codes', 'Codes', 1)"
+        )
+        tx.execute(
+            "INSERT INTO backup_codes (account_id, guardian_id, idx, public_key, used_at,"
+            " used_by) VALUES ('acct', 'codes', 0, ?, 5, 'bearer-secret-2')",
+            (b"k" * 32,),
+        )
+        for kind, detail in [
+            ("recovery_complete", '{"recovery_id":"bearer-secret-2","guardians":["codes"]}'),
+            ("signin", '{"passkey":"p"}'),
+        ]:
+            tx.execute(
+                "INSERT INTO audit_events (account_id, at, kind, detail) VALUES ('acct', 1, ?, ?)",
+                (kind, detail),
+            )
+
+    old.run_sync(fill)
+    old.close()
+    database = open_database(target)
+    try:
+        ref1, ref2 = recovery.reference("bearer-secret-1"), recovery.reference("bearer-secret-2")
+        tables = database.run_sync(
+            lambda tx: {
+                "recoveries": tx.all("SELECT id FROM recoveries ORDER BY id"),
+                "approvals": tx.all("SELECT recovery_id, guardian_id FROM recovery_approvals"),
+                "codes": tx.all("SELECT used_by FROM backup_codes"),
+                "audit": tx.all("SELECT detail FROM audit_events ORDER BY id"),
+            }
+        )
+        assert {row["id"] for row in tables["recoveries"]} == {ref1, ref2}
+        assert tables["approvals"] == [{"recovery_id": ref1, "guardian_id": "g1"}]
+        assert tables["codes"] == [{"used_by": ref2}]
+        assert [json.loads(row["detail"]) for row in tables["audit"]] == [
+            {"recovery_id": ref2, "guardians": ["codes"]},
+            {"passkey": "p"},
+        ]
+        assert "bearer-secret" not in json.dumps(tables)
+        assert database.run_sync(lambda tx: recovery.load(tx, "bearer-secret-1")).id == ref1
     finally:
         database.close()
 

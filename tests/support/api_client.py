@@ -35,6 +35,7 @@ from vouch.dialog import kinds as dialog_kinds
 from vouch.dialog.guardian_setup import new_guardian_id
 from vouch.dialog.kinds.base import signed_approval
 from vouch.dialog.recovery_flow import RecoveryFlow
+from vouch.server.recovery import reference as recovery_reference
 from vouch.server.routes import all_endpoints
 
 PROVIDER = NativeProvider()
@@ -280,6 +281,11 @@ class Recovery:
     @property
     def id(self) -> str:
         return str(self.start["recovery_id"])
+
+    @property
+    def reference(self) -> str:
+        """What the server keeps and shows of this recovery: its id is a bearer secret."""
+        return recovery_reference(self.id)
 
     @property
     def flow(self) -> RecoveryFlow:

@@ -6,10 +6,16 @@ started -> pending -> complete | cancelled) only by conditional UPDATEs whose ro
 checked, so of two racing executions exactly one moves it. Every write of an applied
 recovery happens in `apply_plan`, inside the caller's single transaction; what an approval
 changes (a backup code burnt, a guardian passkey's counter) is its kind's `apply`.
+
+The recovery id handed out at start is a bearer secret (whoever holds it can complete the
+recovery and is given a session), so, like a session token, it is stored only as a hash:
+its `reference`, which opens nothing and names the recovery everywhere else (its approvals
+and burnt backup codes, the audit log, the owner's pending list and Cancel).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -30,6 +36,12 @@ PENDING = "pending"
 COMPLETE = "complete"
 CANCELLED = "cancelled"
 CHALLENGE_BYTES = 32
+REFERENCE_BYTES = 18  # as many as the id's own: one is as hard to guess as the other
+
+
+def reference(recovery_id: str) -> str:
+    """The stored, shown name of the recovery whose bearer id is `recovery_id`."""
+    return b64url_encode(hashlib.sha256(recovery_id.encode()).digest()[:REFERENCE_BYTES])
 
 
 @dataclass(frozen=True)
@@ -128,7 +140,7 @@ def start(tx: Transaction, context: Context, username: str) -> dict[str, Any]:
         "INSERT INTO recoveries (id, account_id, username, challenge, registration_challenge,"
         " guardians_version, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            recovery_id,
+            reference(recovery_id),
             account_id,
             username,
             challenge,
@@ -163,7 +175,12 @@ def start(tx: Transaction, context: Context, username: str) -> dict[str, Any]:
 
 
 def load(tx: Transaction, recovery_id: str) -> Recovery:
-    row = tx.one("SELECT * FROM recoveries WHERE id = ?", (recovery_id,))
+    """The recovery whose bearer id (from its start) is `recovery_id`."""
+    return load_reference(tx, reference(recovery_id))
+
+
+def load_reference(tx: Transaction, recovery_reference: str) -> Recovery:
+    row = tx.one("SELECT * FROM recoveries WHERE id = ?", (recovery_reference,))
     if row is None:
         raise BadRequest("Unknown recovery: start again.", code="unknown_recovery")
     return Recovery.from_row(row)
@@ -230,7 +247,7 @@ def mark_executed(tx: Transaction, context: Context, recovery: Recovery, plan: P
         ),
     )
     if changed != 1:
-        check_open(load(tx, recovery.id), now)
+        check_open(load_reference(tx, recovery.id), now)
         raise ChallengeError("This recovery was already used: start again.", code="challenge_used")
     return effective
 
@@ -342,17 +359,18 @@ def complete(tx: Transaction, context: Context, recovery_id: str) -> tuple[Recov
     return recovery, session
 
 
-def cancel(tx: Transaction, context: Context, account_id: str, recovery_id: str) -> None:
+def cancel(tx: Transaction, context: Context, account_id: str, recovery_reference: str) -> None:
+    """The owner stops a pending recovery, named by its reference (from `pending_of`)."""
     now = context.now()
     changed = tx.execute(
         "UPDATE recoveries SET status = ?, finished_at = ? WHERE id = ? AND account_id = ?"
         " AND status = ?",
-        (CANCELLED, now, recovery_id, account_id, PENDING),
+        (CANCELLED, now, recovery_reference, account_id, PENDING),
     )
     if changed != 1:
         row = tx.one(
             "SELECT status FROM recoveries WHERE id = ? AND account_id = ?",
-            (recovery_id, account_id),
+            (recovery_reference, account_id),
         )
         if row is None:
             raise BadRequest("There is no such recovery of this account.", code="unknown_recovery")
@@ -360,7 +378,7 @@ def cancel(tx: Transaction, context: Context, account_id: str, recovery_id: str)
             f"This recovery is {row['status']}, not pending: there is nothing to cancel.",
             code="recovery_not_pending",
         )
-    audit.record(tx, context, account_id, "recovery_cancelled", {"recovery_id": recovery_id})
+    audit.record(tx, context, account_id, "recovery_cancelled", {"recovery_id": recovery_reference})
 
 
 def pending_of(tx: Transaction, account_id: str) -> list[dict[str, Any]]:

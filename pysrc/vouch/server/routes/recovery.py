@@ -271,7 +271,8 @@ async def execute(request: Request) -> Response:
             recovery_approvals.consume(tx, context, found, plan.approved)
             if effective is not None:
                 recovery.hold(tx, context, found, plan)
-                return {"status": "pending", "recovery_id": found.id, "effective_at": effective}
+                recovery_id = body["recovery_id"]  # the bearer id, not the stored reference
+                return {"status": "pending", "recovery_id": recovery_id, "effective_at": effective}
             session = recovery.apply_plan(tx, context, found, plan)
             return _complete_body(tx, context, found, session, audience)
 

@@ -8,11 +8,17 @@ booleans, so the same parameters work on both.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 from collections.abc import Callable
 
 from vouch.server.storage.base import Transaction
 
-MIGRATIONS: list[tuple[int, list[str]]] = [
+# A step is SQL, or a function for what SQL alone cannot do the same way on both backends.
+Step = str | Callable[[Transaction], None]
+
+MIGRATIONS: list[tuple[int, list[Step]]] = [
     (
         1,
         [
@@ -197,6 +203,54 @@ MIGRATIONS.append(
     )
 )
 
+
+def _hash_recovery_ids(tx: Transaction) -> None:
+    """Version 5: recoveries are keyed by the hash of their bearer id, not the id itself.
+
+    Every place that held a recovery id now holds its reference (the first 18 bytes of its
+    SHA-256, unpadded base64url; frozen here as shipped, whatever `vouch.server.recovery`
+    does later): the recoveries' keys, their out-of-band approvals (moved aside and back,
+    since they reference the key), the backup codes they burnt and the audit log.
+    """
+
+    def ref(recovery_id: str) -> str:
+        digest = hashlib.sha256(recovery_id.encode()).digest()[:18]
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    approvals = tx.all("SELECT * FROM recovery_approvals")
+    tx.execute("DELETE FROM recovery_approvals")
+    for row in tx.all("SELECT id FROM recoveries"):
+        tx.execute("UPDATE recoveries SET id = ? WHERE id = ?", (ref(row["id"]), row["id"]))
+    for row in tx.all("SELECT DISTINCT used_by FROM backup_codes WHERE used_by IS NOT NULL"):
+        tx.execute(
+            "UPDATE backup_codes SET used_by = ? WHERE used_by = ?",
+            (ref(row["used_by"]), row["used_by"]),
+        )
+    for row in approvals:
+        tx.execute(
+            "INSERT INTO recovery_approvals (recovery_id, guardian_id, detail, created_at,"
+            " expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                ref(row["recovery_id"]),
+                row["guardian_id"],
+                row["detail"],
+                row["created_at"],
+                row["expires_at"],
+                row["used_at"],
+            ),
+        )
+    for row in tx.all("SELECT id, detail FROM audit_events WHERE detail LIKE '%recovery_id%'"):
+        detail = json.loads(row["detail"])
+        if isinstance(detail.get("recovery_id"), str):
+            detail["recovery_id"] = ref(detail["recovery_id"])
+            tx.execute(
+                "UPDATE audit_events SET detail = ? WHERE id = ?",
+                (json.dumps(detail, separators=(",", ":")), row["id"]),
+            )
+
+
+MIGRATIONS.append((5, [_hash_recovery_ids]))
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
@@ -233,8 +287,11 @@ def apply_migrations(
     for version, statements in MIGRATIONS:
         if version <= current:
             continue
-        for statement in statements:
-            translated = for_dialect(statement, dialect)
+        for step in statements:
+            if not isinstance(step, str):
+                step(tx)
+                continue
+            translated = for_dialect(step, dialect)
             if translated is not None:
                 tx.execute(translated)
         tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
