@@ -125,7 +125,7 @@ def test_recovery_signatures_verify_against_the_keys_set_up_in_the_page(
         flow.record(approval)
         assert flow.progress_text() == "1 more approval needed."
         typo = backup[0][:-1] + ("0" if backup[0][-1] != "0" else "1")
-        with pytest.raises(InvalidCode, match="check symbol"):
+        with pytest.raises(InvalidCode, match=r"^The last character of group 3 looks wrong\.$"):
             await backup_codes.approval(provider, public[1], typo, message, account=account)
 
     run(scenario())

@@ -1,5 +1,8 @@
 """Crockford base32 symbols and the mod-37 check symbol (https://www.crockford.com/base32.html).
 
+The mod-37 check is the one codes had before December 2026 (`vouch.core.codes` still reads
+them); codes issued since carry three check symbols from `vouch.core.code_check`.
+
 The alphabet leaves out I, L, O and U so that codes survive being read
 aloud and copied by hand; on input, O reads as 0 and I/L as 1, in any case.
 The check symbol is the integer value of the data symbols modulo 37, written
@@ -51,9 +54,12 @@ def encode(number: int, symbols: int) -> str:
     """``number`` as exactly ``symbols`` base32 symbols, most significant first."""
     if number < 0 or number >= 1 << (BITS_PER_SYMBOL * symbols):
         raise ValueError(f"{number} does not fit in {symbols} base32 symbols")
-    return "".join(
-        ALPHABET[(number >> (BITS_PER_SYMBOL * shift)) & 31] for shift in reversed(range(symbols))
-    )
+    return "".join(ALPHABET[value] for value in digits(number, symbols))
+
+
+def digits(number: int, symbols: int) -> list[int]:
+    """The values (0-31) of ``encode(number, symbols)``'s symbols."""
+    return [(number >> (BITS_PER_SYMBOL * shift)) & 31 for shift in reversed(range(symbols))]
 
 
 def decode(values: Iterable[int]) -> int:

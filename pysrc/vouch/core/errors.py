@@ -17,9 +17,20 @@ class VouchError(ValueError):
 
 
 class InvalidCode(VouchError):
-    """A recovery or backup code was mistyped: bad length, character or check symbol."""
+    """A recovery or backup code was mistyped: bad length, character or check symbol.
+
+    ``positions`` are the symbols (0-based, separators not counted) that look wrong, for a
+    field to mark; ``looks_like`` names the other kind when the code has its length (a
+    recovery code typed where a backup code was asked for)."""
 
     code: ClassVar[str] = "invalid_code"
+
+    def __init__(
+        self, message: str, *, positions: tuple[int, ...] = (), looks_like: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.positions = positions
+        self.looks_like = looks_like
 
 
 class PolicyViolation(VouchError):

@@ -92,18 +92,22 @@ async def derive_passphrase_key(
     return await _key(provider, ikm, salt=salt, info=info)
 
 
-def _check_code_bytes(fmt: codes.CodeFormat, code: bytes) -> None:
+def _check_code_bytes(formats: tuple[codes.CodeFormat, ...], code: bytes) -> None:
+    """Bytes as one of the kind's formats parses them (today's, or the legacy one's)."""
+    label = formats[0].label
     if not isinstance(code, bytes):
-        raise TypeError(f"{fmt.label} must be bytes (parse it first), got {type(code).__name__}")
-    if len(code) != fmt.byte_length:
-        raise ValueError(f"{fmt.label} has {len(code)} bytes, expected {fmt.byte_length}")
+        raise TypeError(f"{label} must be bytes (parse it first), got {type(code).__name__}")
+    lengths = codes.byte_lengths(formats)
+    if len(code) not in lengths:
+        expected = " or ".join(str(n) for n in sorted(lengths))
+        raise ValueError(f"{label} has {len(code)} bytes, expected {expected}")
 
 
 async def derive_recovery_code_key(
     provider: Provider, code: bytes, *, salt: bytes, account_id: str
 ) -> GuardianKey:
     """Key of a recovery-code guardian; ``code`` is ``parse_recovery_code``'s output."""
-    _check_code_bytes(codes.RECOVERY_CODE, code)
+    _check_code_bytes(codes.RECOVERY_FORMATS, code)
     return await key_from_ikm(
         provider, code, salt=salt, kind=RECOVERY_CODE.name, account_id=account_id
     )
@@ -113,7 +117,7 @@ async def derive_backup_code_key(
     provider: Provider, code: bytes, *, salt: bytes, account_id: str
 ) -> GuardianKey:
     """Key of one backup code; ``code`` is ``parse_backup_code``'s output."""
-    _check_code_bytes(codes.BACKUP_CODE, code)
+    _check_code_bytes(codes.BACKUP_FORMATS, code)
     return await key_from_ikm(
         provider, code, salt=salt, kind=BACKUP_CODES.name, account_id=account_id
     )
