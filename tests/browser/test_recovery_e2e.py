@@ -70,7 +70,9 @@ def test_protect_lose_and_recover_with_passphrase_and_backup_code(
     expect(page.get_by_text("1 more approval needed.")).to_be_visible(timeout=SLOW)
 
     dialog.approve_with_secret("Use a backup code", "Backup code", "not-a-code")
-    expect(dialog.alert()).to_contain_text("Backup code")
+    expect(dialog.alert()).to_have_text(
+        "This backup code has 8 letters and digits; it should have 18 (three groups of six)."
+    )
     page.get_by_label("Backup code", exact=True).fill(backup_codes[3].lower().replace("-", " "))
     dialog.button("Approve").click()
     dialog.expect_signed_in(username)

@@ -4,8 +4,10 @@ Argon2id in its worker (the WebAssembly SIMD build) and once on hash-wasm, its f
 
 The page is the bare Pyodide page of tests/support/pyodide_page.py on the live
 server's origin: vouch is installed from our own lock file and wheel, and
-tests/vectors/runner.py's source is executed there unchanged. Pyodide loads once
-for the module; each vector file is one test.
+tests/vectors/runner.py's source is executed there unchanged. Pyodide loads once for
+the module's light tests; a vector file with large Argon2id parameters gets a page of its
+own (SHARED_PAGE_ARGON2_KIB), and the shared page is closed while it runs. Each vector
+file is one test per Argon2id backend.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.support.browser import PageWatch
 from tests.support.live_server import LiveServer
@@ -71,26 +73,85 @@ json.dumps({"before": before, "after": provider.argon2_backend, "key": key.hex()
 """
 
 
+class PyodidePages:
+    """The module's shared Pyodide page, opened when a light test needs it and closed (its
+    context with it) before a heavy test opens a page of its own: one Pyodide page at a time.
+    """
+
+    def __init__(self, browser: Browser, origin: str) -> None:
+        self.browser = browser
+        self.origin = origin
+        self.shared: tuple[BrowserContext, Page, PageWatch] | None = None
+
+    def shared_page(self) -> tuple[Page, PageWatch]:
+        if self.shared is None:
+            context = self.browser.new_context()
+            page = context.new_page()
+            watch = PageWatch(origin=self.origin)
+            watch.attach(page)
+            self.shared = context, page, watch
+            open_pyodide_page(page, self.origin)
+        _, page, watch = self.shared
+        return page, watch
+
+    def close_shared(self) -> None:
+        """Its checks ran after each test that used it (pyodide_page)."""
+        if self.shared is not None:
+            context, _, _ = self.shared
+            self.shared = None
+            context.close()
+
+
 @pytest.fixture(scope="module")
-def pyodide_session(browser: Browser, live_server: LiveServer) -> Iterator[tuple[Page, PageWatch]]:
-    """One context and page with Pyodide and vouch loaded, shared by the module."""
-    context = browser.new_context()
-    page = context.new_page()
-    watch = PageWatch(origin=live_server.url)
-    watch.attach(page)
+def pyodide_pages(browser: Browser, live_server: LiveServer) -> Iterator[PyodidePages]:
+    pages = PyodidePages(browser, live_server.url)
     try:
-        open_pyodide_page(page, live_server.url)
-        yield page, watch
+        yield pages
     finally:
-        context.close()
-    watch.assert_clean()
+        pages.close_shared()
 
 
 @pytest.fixture
-def pyodide_page(pyodide_session: tuple[Page, PageWatch]) -> Iterator[Page]:
-    page, watch = pyodide_session
+def pyodide_page(pyodide_pages: PyodidePages) -> Iterator[Page]:
+    """The shared page, with Pyodide and vouch loaded, for a test that needs little memory."""
+    page, watch = pyodide_pages.shared_page()
     yield page
-    watch.assert_clean()  # no other origin, no console error, no uncaught error
+    watch.assert_clean()  # no other origin, no console error, no uncaught error, no crash
+
+
+@pytest.fixture
+def own_pyodide_page(pyodide_pages: PyodidePages, page: Page, live_server: LiveServer) -> Page:
+    """A page of this test's own (the conftest's fresh context, closed when the test ends)."""
+    pyodide_pages.close_shared()
+    open_pyodide_page(page, live_server.url)
+    return page
+
+
+# hash-wasm's heap grows to the largest Argon2id a page asked of it and never shrinks, and
+# the worker's spent instances are garbage only until a collection: a vector file that asks
+# for more than this runs in a page of its own, so its memory is gone when its test ends
+# instead of staying in the shared page (which a kernel short of memory then killed: all
+# the module's later tests failed with "Target crashed").
+SHARED_PAGE_ARGON2_KIB = 4 * 1024
+
+
+def largest_argon2_memory_kib(value: Any) -> int:
+    """The largest ``memory_kib`` anywhere in a vector file's JSON."""
+    if isinstance(value, dict):
+        own = value.get("memory_kib")
+        inner = [largest_argon2_memory_kib(item) for item in value.values()]
+        return max([own if isinstance(own, int) else 0, *inner])
+    if isinstance(value, list):
+        return max([0, *(largest_argon2_memory_kib(item) for item in value)])
+    return 0
+
+
+@pytest.fixture
+def vector_page(request: pytest.FixtureRequest, path: Path) -> Page:
+    vectors = json.loads(path.read_text(encoding="utf-8"))
+    heavy = largest_argon2_memory_kib(vectors) > SHARED_PAGE_ARGON2_KIB
+    page: Page = request.getfixturevalue("own_pyodide_page" if heavy else "pyodide_page")
+    return page
 
 
 def test_the_page_is_pyodide_with_vouch_from_our_lock(pyodide_page: Page) -> None:
@@ -189,7 +250,7 @@ def test_argon2id_falls_back_to_hash_wasm_without_wasm_simd(pyodide_page: Page) 
 
 @pytest.mark.parametrize("backend", ["wasm-simd-worker", "hash-wasm"])
 @pytest.mark.parametrize("path", VECTOR_FILES, ids=lambda path: path.stem)
-def test_vectors_match_native_byte_for_byte(pyodide_page: Page, path: Path, backend: str) -> None:
+def test_vectors_match_native_byte_for_byte(vector_page: Page, path: Path, backend: str) -> None:
     text = path.read_text(encoding="utf-8")
     vectors: dict[str, Any] = json.loads(text)
 
@@ -199,7 +260,7 @@ def test_vectors_match_native_byte_for_byte(pyodide_page: Page, path: Path, back
         native_future = pool.submit(asyncio.run, run_vectors(NativeProvider(), vectors))
         started = time.perf_counter()
         page_run = run_python(
-            pyodide_page, RUN_IN_PAGE, runner_source=RUNNER.read_text(encoding="utf-8"),
+            vector_page, RUN_IN_PAGE, runner_source=RUNNER.read_text(encoding="utf-8"),
             vectors_json=text, backend=backend,
         )  # fmt: skip
         browser_seconds = time.perf_counter() - started

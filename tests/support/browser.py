@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +24,57 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-default-apps",
 ]
+
+
+# Generous deadlines for a machine busy with other work: every wait is for a condition
+# (a selector, a text, a navigation), so a long deadline costs nothing when things are fast.
+ACTION_TIMEOUT_MS = 60_000
+NAVIGATION_TIMEOUT_MS = 120_000
+EXPECT_TIMEOUT_MS = 30_000
+
+
+class PlaywrightLoop:
+    """Sync Playwright's event loop, marked as running in the main thread only for browser tests.
+
+    Sync Playwright runs an asyncio loop in a greenlet of the main thread, and at the end of
+    every call it marks that loop as the thread's running loop (``wait_for_future`` in
+    ``playwright/_impl/_greenlets.py``), because the loop is suspended mid-run in its greenlet
+    and must find itself there when the next call resumes it. Left like that between tests,
+    every later ``asyncio.run()`` or ``asyncio.Runner`` in the main thread refuses to start
+    ("cannot be called from a running event loop"). So the browser conftest attaches the
+    loop around each phase of a browser test (and around the session's own teardown of the
+    browser) and detaches it after: the rest of the suite never sees it, in any order.
+    """
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def adopt(self) -> None:
+        """Right after sync_playwright() started: its loop is the thread's running loop now."""
+        self.loop = asyncio._get_running_loop()
+        assert self.loop is not None, "sync Playwright did not mark its loop as running"
+
+    def forget(self) -> None:
+        self.detach()
+        self.loop = None
+
+    def detach(self) -> None:
+        if self.loop is not None and asyncio._get_running_loop() is self.loop:
+            asyncio._set_running_loop(None)
+
+    @contextmanager
+    def attached(self) -> Iterator[None]:
+        """Playwright calls may be made inside; nothing of it is left running after."""
+        loop = self.loop
+        if loop is not None and not loop.is_closed() and asyncio._get_running_loop() is None:
+            asyncio._set_running_loop(loop)
+        try:
+            yield
+        finally:
+            self.detach()
+
+
+PLAYWRIGHT_LOOP = PlaywrightLoop()
 
 
 def chromium_executable() -> str | None:
@@ -101,6 +155,7 @@ class PageWatch:
     origin: str
     foreign_requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     also_allowed: set[str] = field(default_factory=set)
@@ -109,6 +164,7 @@ class PageWatch:
         page.on("request", self._on_request)
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        page.on("crash", lambda crashed: self.crashes.append(crashed.url))
 
     def _on_request(self, request: Request) -> None:
         self.requests.append(request)
@@ -129,6 +185,9 @@ class PageWatch:
             self.errors.append(f"console error: {message.text}")
 
     def assert_clean(self) -> None:
+        # A renderer killed under memory pressure (the kernel's OOM killer picks Chromium's
+        # renderers first: they run with oom_score_adj 300) or crashed: say so plainly.
+        assert not self.crashes, f"the renderer of {self.crashes} crashed (out of memory?)"
         assert not self.foreign_requests, f"requests to other origins: {self.foreign_requests}"
         assert not self.errors, f"errors in the page: {self.errors}"
 
