@@ -15,7 +15,6 @@ test: tests/server/test_decoys.py holds the assertions.
 from __future__ import annotations
 
 import argparse
-import bisect
 import random
 import statistics
 import tempfile
@@ -35,6 +34,7 @@ from tests.support.api_client import (
     save_guardians,
     unique_name,
 )
+from tests.support.stats import auc
 
 from bench import live
 from bench.webroot import ROOT
@@ -64,16 +64,6 @@ def make_accounts(api: Api, count: int) -> list[str]:
         save_guardians(api, user, threshold, [guardian(api, user, kind) for kind in kinds])
         names.append(user.username)
     return names
-
-
-def auc(higher: list[float], lower: list[float]) -> float:
-    """P(a sample of `higher` exceeds one of `lower`), ties counted half."""
-    ordered = sorted(lower)
-    wins = 0.0
-    for value in higher:
-        below = bisect.bisect_left(ordered, value)
-        wins += below + (bisect.bisect_right(ordered, value) - below) / 2
-    return wins / (len(higher) * len(ordered))
 
 
 def percentiles(samples: list[float]) -> list[int]:

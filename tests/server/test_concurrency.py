@@ -34,24 +34,9 @@ ROUNDS = 3
 
 def race(urls: list[str], path: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
     """POST each body to its server at the same moment; the answers in order."""
-    barrier = threading.Barrier(len(bodies))
-    clients = [httpx.Client(base_url=url, timeout=30) for url in urls]
-    for client in clients:
-        client.get("/healthz")  # connect first: only the POSTs race
-    answers: list[httpx.Response | None] = [None] * len(bodies)
-
-    def send(n: int) -> None:
-        barrier.wait()
-        answers[n] = clients[n].post(path, json=bodies[n])
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(bodies))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for client in clients:
-        client.close()
-    return [answer for answer in answers if answer is not None]
+    return race_requests(
+        [(url, "POST", path, body, None) for url, body in zip(urls, bodies, strict=True)]
+    )
 
 
 def exactly_one_wins(answers: list[httpx.Response], loser_code: str) -> int:
@@ -167,7 +152,7 @@ def race_requests(
     barrier = threading.Barrier(len(requests))
     clients = [httpx.Client(base_url=url, timeout=30) for url, *_ in requests]
     for client in clients:
-        client.get("/healthz")
+        client.get("/healthz")  # connect first: only the requests race
     answers: list[httpx.Response | None] = [None] * len(requests)
 
     def send(n: int) -> None:

@@ -6,7 +6,6 @@ the same way, and answered in the same time.
 
 from __future__ import annotations
 
-import bisect
 import json
 import sqlite3
 import statistics
@@ -26,6 +25,7 @@ from tests.server.helpers import (
 )
 from tests.support.live_server import LiveServer
 from tests.support.soft_authenticator import SoftAuthenticator, b64
+from tests.support.stats import auc
 from vouch.server.decoys import Decoys
 
 THREE_KINDS = ("passphrase", "recovery_code", "backup_codes")
@@ -170,16 +170,6 @@ def test_a_decoy_refuses_approvals_like_a_real_account(api: Api, server: LiveSer
     )
 
 
-def _auc(higher: list[float], lower: list[float]) -> float:
-    """P(a sample of `higher` exceeds one of `lower`): 0.5 when they cannot be told apart."""
-    ordered = sorted(lower)
-    wins = 0.0
-    for value in higher:
-        below = bisect.bisect_left(ordered, value)
-        wins += below + (bisect.bisect_right(ordered, value) - below) / 2
-    return wins / (len(higher) * len(ordered))
-
-
 def test_start_takes_the_same_time_for_known_and_unknown_names(
     api: Api, server: LiveServer
 ) -> None:
@@ -216,5 +206,5 @@ def test_start_takes_the_same_time_for_known_and_unknown_names(
     medians = {key: round(statistics.median(values) * 1e6) for key, values in samples.items()}
     report = json.dumps({"median_us": medians})
     for slow, fast in [("known", "unknown"), ("no guardians", "unknown like it")]:
-        auc = _auc(samples[slow], samples[fast])
-        assert 0.3 < auc < 0.7, f"{slow} vs {fast}: P(slower) = {auc:.2f} {report}"
+        slower = auc(samples[slow], samples[fast])
+        assert 0.3 < slower < 0.7, f"{slow} vs {fast}: P(slower) = {slower:.2f} {report}"
