@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from vouch.crypto import default_provider
 from vouch.crypto.provider import Provider
 from vouch.dialog import jsbridge, messages
 from vouch.dialog.api import ApiClient, ApiError
+from vouch.dialog.embed import Launch
 from vouch.dialog.errors import NetworkError, UserFacingError, WebAuthnError
 from vouch.dialog.shell import Handler
+from vouch.dialog.site import Site, site_of
 
 __all__ = ["Ui", "describe"]
 
@@ -29,6 +32,16 @@ class Ui:
         self._provider = default_provider()
         self.screen: jsbridge.Screen | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # GET /api/config once it has answered (the dialog starts without waiting for it).
+        self.server_config: dict[str, Any] | None = None
+
+    @property
+    def launch(self) -> Launch:
+        raise NotImplementedError  # app.Dialog's
+
+    @property
+    def site(self) -> Site:
+        return site_of(self.server_config, self.launch, jsbridge.own_origin())
 
     @property
     def api(self) -> ApiClient:
