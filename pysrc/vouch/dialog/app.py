@@ -17,7 +17,7 @@ from vouch.dialog.embed import EmbedRefused, Launch, check_host, parse_launch
 from vouch.dialog.errors import NetworkError, WebAuthnError
 from vouch.dialog.host import HostChannel
 from vouch.dialog.recovery_screens import RecoveryScreens
-from vouch.dialog.ui import Ui
+from vouch.dialog.ui import Ui, refuse_wrong_address
 
 Prefetched = dict[str, Any]
 
@@ -169,10 +169,14 @@ async def main() -> None:
 async def _start() -> None:
     jsbridge.guard_deferred()
     api = ApiClient()
+    config = asyncio.ensure_future(api.config())  # awaited by an embed check, or in the back
     try:
         launch = _launch()
         if launch.embedded or jsbridge.framed_by() is not None:
-            allowed = (await api.config()).get("allowed_origins", [])
+            if refuse_wrong_address(await config):
+                jsbridge.set_ready()
+                return
+            allowed = (await config).get("allowed_origins", [])
             check_host(launch, list(allowed), jsbridge.own_origin(), jsbridge.framed_by())
     except EmbedRefused as exc:
         jsbridge.show_refusal(str(exc))
@@ -193,4 +197,5 @@ async def _start() -> None:
         dialog.show_start()
     jsbridge.set_ready()
     dialog.host.ready()
+    dialog.spawn(dialog.adopt_config(config))
     dialog.preload()

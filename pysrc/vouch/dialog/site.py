@@ -61,6 +61,6 @@ def wrong_address(config: Mapping[str, Any], own_origin: str, path_and_query: st
 def wrong_address_message(address: str) -> str:
     origin = normalize_origin(address) or address
     return (
-        f"This sign-in dialog works only at {origin}: passkeys made at another address would"
-        " not work there. Open the link below instead."
+        f"This sign-in dialog's address is {origin}. Passkeys work only at the address they"
+        " belong to, so open the dialog there:"
     )
