@@ -31,6 +31,7 @@ PROMPT = _secret.SecretPrompt(
     input_type="text",
     autocomplete="off",
     checking="Checking…",
+    parse=codes.parse_backup_code,
 )
 USE_TEXT = "Use a backup code"
 

@@ -28,6 +28,7 @@ PROMPT = _secret.SecretPrompt(
     input_type="text",
     autocomplete="off",
     checking="Checking…",
+    parse=codes.parse_recovery_code,
 )
 USE_TEXT = "Use recovery code"
 
