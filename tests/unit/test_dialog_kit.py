@@ -17,7 +17,7 @@ from vouch.dialog.guardian_setup import AccountModel, Guardian
 from vouch.dialog.kinds import backup_codes, passphrase, recovery_code
 from vouch.dialog.kinds.base import SetupStep
 from vouch.dialog.kit import RecoveryKit
-from vouch.dialog.site import Site, site_of, wrong_address
+from vouch.dialog.site import Site, site_of, wrong_address, wrong_address_message
 
 APP = Site("Example App", "https://app.example.com", "https://app.example.com")
 CONFIG = {
@@ -62,6 +62,10 @@ def test_a_page_at_another_address_than_the_servers_origin_is_told_where_to_go()
         == "http://localhost:8000/dialog.html?mode=recover"
     )
     assert wrong_address({}, "http://127.0.0.1:8000", "/dialog.html") is None
+    assert wrong_address_message("http://localhost:8000/dialog.html?mode=recover") == (
+        "This sign-in dialog's address is http://localhost:8000. Passkeys work only at the"
+        " address they belong to, so open the dialog there:"
+    )
 
 
 def backup_kit(codes: tuple[str, ...] = ("AAAAAA-BBBBBB-CCCCCC", "DDDDDD-EEEEEE-FFFFFF")) -> Any:

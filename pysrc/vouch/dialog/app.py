@@ -44,8 +44,10 @@ class Dialog(Ui):
 
     # Start screen -------------------------------------------------------------------------
 
-    def show_start(self) -> None:
+    def show_start(self, typed: str = "") -> None:
+        """The start screen; `typed` puts back the account name after a failed sign-up."""
         screen = self.show("tpl-start")
+        screen.set_value("#username", typed)
         screen.on("[data-action=signin]", "click", self.on_signin)
         screen.on_submit("[data-form=create]", self.on_create)
         screen.on("[data-action=recover]", "click", self.recovery.show_name)
@@ -82,8 +84,9 @@ class Dialog(Ui):
 
     def on_create(self) -> None:
         assert self.screen is not None
+        typed = self.screen.value("#username")
         try:
-            username = normalize_username(self.screen.value("#username"))
+            username = normalize_username(typed)
         except ValueError as exc:
             self.error(messages.input_message(exc))
             self.screen.focus("#username")
@@ -104,7 +107,7 @@ class Dialog(Ui):
             )
             self.signed_in(result)
 
-        self.run(create, on_error=self.show_start)
+        self.run(create, on_error=lambda: self.show_start(typed))
 
     def intercept(self, exc: Exception) -> bool:
         """In a frame that may not run WebAuthn, hand over to a popup instead of failing."""

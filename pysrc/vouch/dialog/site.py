@@ -59,7 +59,8 @@ def wrong_address(config: Mapping[str, Any], own_origin: str, path_and_query: st
 
 
 def wrong_address_message(address: str) -> str:
-    origin = normalize_origin(address) or address
+    parts = urlsplit(address)
+    origin = f"{parts.scheme}://{parts.netloc}"
     return (
         f"This sign-in dialog's address is {origin}. Passkeys work only at the address they"
         " belong to, so open the dialog there:"
