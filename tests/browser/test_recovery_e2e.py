@@ -63,14 +63,22 @@ def test_protect_lose_and_recover_with_passphrase_and_backup_code(
     dialog.screen("recover-guardians")
 
     dialog.approve_with_secret("Use passphrase", "Passphrase", "quartz lantern orbit meadow")
-    expect(dialog.alert()).to_have_text("That passphrase is not right.", timeout=SLOW)
+    expect(dialog.alert()).to_have_text(
+        f"That passphrase is not right. Check the account name too: \u201c{username}\u201d.",
+        timeout=SLOW,
+    )
+    expect(page.get_by_label("Passphrase", exact=True)).to_have_value(
+        "quartz lantern orbit meadow"
+    )
     dialog.screen("recover-wrong-passphrase")
     page.get_by_label("Passphrase", exact=True).fill(f"  {PASSPHRASE} ")
     dialog.button("Approve").click()
     expect(page.get_by_text("1 more approval needed.")).to_be_visible(timeout=SLOW)
 
     dialog.approve_with_secret("Use a backup code", "Backup code", "not-a-code")
-    expect(dialog.alert()).to_contain_text("Backup code")
+    expect(dialog.alert()).to_have_text(
+        "This backup code has 8 letters and digits; it should have 18 (three groups of six)."
+    )
     page.get_by_label("Backup code", exact=True).fill(backup_codes[3].lower().replace("-", " "))
     dialog.button("Approve").click()
     dialog.expect_signed_in(username)
@@ -99,7 +107,9 @@ def test_protect_lose_and_recover_with_passphrase_and_backup_code(
     dialog.start_recovery(username)
     dialog.approve_with_secret("Use a backup code", "Backup code", backup_codes[3])
     expect(dialog.alert()).to_have_text(
-        "That backup code is not right, or it was already used.", timeout=SLOW
+        "That backup code is not right, or it was already used. Check the account name too:"
+        f" \u201c{username}\u201d.",
+        timeout=SLOW,
     )
     dialog.button("Choose another way").click()
     dialog.approve_with_secret("Use recovery code", "Recovery code", recovery_code[0])
