@@ -67,9 +67,7 @@ def test_protect_lose_and_recover_with_passphrase_and_backup_code(
         f"That passphrase is not right. Check the account name too: \u201c{username}\u201d.",
         timeout=SLOW,
     )
-    expect(page.get_by_label("Passphrase", exact=True)).to_have_value(
-        "quartz lantern orbit meadow"
-    )
+    expect(page.get_by_label("Passphrase", exact=True)).to_have_value("quartz lantern orbit meadow")
     dialog.screen("recover-wrong-passphrase")
     page.get_by_label("Passphrase", exact=True).fill(f"  {PASSPHRASE} ")
     dialog.button("Approve").click()
