@@ -52,11 +52,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rp-id", help="WebAuthn relying party ID (default: the host name of --origin)"
     )
     parser.add_argument(
+        "--rp-name",
+        default="vouch",
+        help="the dialog's own site name, shown by authenticators and on recovery kits made"
+        " on the dialog's own page (vouch)",
+    )
+    parser.add_argument(
         "--allow-origin",
         action="append",
         default=[],
-        metavar="ORIGIN",
-        help="a host site allowed to embed the dialog (repeatable)",
+        type=_allowed_site,
+        metavar="ORIGIN[=NAME]",
+        help="a host site allowed to embed the dialog (repeatable), with the name its users"
+        ' know it by, which recovery kits show: --allow-origin "https://app.example.com=Example'
+        ' App" (default: its host name)',
     )
     parser.add_argument(
         "--recovery-delay",
@@ -185,6 +194,22 @@ def _check_security_options(parser: argparse.ArgumentParser, args: argparse.Name
         parser.error(str(exc))
 
 
+def _allowed_site(text: str) -> tuple[str, str | None]:
+    """ORIGIN or ORIGIN=NAME: a bare origin (an embedding page's `location.origin`, which is
+    what the browser reports and what frame-ancestors and the token audience compare)."""
+    origin, equals, name = text.partition("=")
+    origin = origin.strip().rstrip("/")
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise argparse.ArgumentTypeError(
+            f'"{origin}" is not an origin, expected scheme://host[:port] such as'
+            " https://app.example.com"
+        )
+    if equals and not name.strip():
+        raise argparse.ArgumentTypeError(f'"{text}" has an empty name after "="')
+    return f"{parts.scheme}://{parts.netloc.lower()}", name.strip() or None
+
+
 def _rate_limit(text: str) -> tuple[str, RateLimit]:
     name, _, value = text.partition("=")
     if name not in DEFAULT_RATE_LIMITS:
@@ -201,12 +226,15 @@ ARGV_VARIABLE = "VOUCH_SERVE_ARGV"
 
 
 def config_from(args: argparse.Namespace) -> Config:
+    sites: list[tuple[str, str | None]] = args.allow_origin
     return Config(
-        origin=args.origin or f"http://localhost:{args.port}",
+        origin=dialog_origin(args),
         rp_id=args.rp_id,
+        rp_name=args.rp_name,
         database=args.db,
         web_root=args.web_root,
-        allowed_origins=tuple(args.allow_origin),
+        allowed_origins=tuple(dict.fromkeys(origin for origin, _ in sites)),
+        site_names={origin: name for origin, name in sites if name},
         recovery_delay_seconds=args.recovery_delay,
         challenge_ttl_seconds=args.challenge_ttl,
         recovery_ttl_seconds=args.recovery_ttl,
@@ -216,6 +244,16 @@ def config_from(args: argparse.Namespace) -> Config:
         decoy_key=args.decoy_key,
         hsts_max_age=args.hsts,
     )
+
+
+def dialog_origin(args: argparse.Namespace) -> str:
+    return str(args.origin or f"http://localhost:{args.port}")
+
+
+def announce(args: argparse.Namespace) -> None:
+    """Say where the dialog is: passkeys work only at this origin, not at another name for
+    the same server (http://127.0.0.1:8000 is not http://localhost:8000 to a browser)."""
+    print(f"vouch dialog: {dialog_origin(args)}/dialog.html", flush=True)
 
 
 def limits_from(args: argparse.Namespace) -> ClientLimits:
@@ -249,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
         # from any client connecting from 127.0.0.1 (a fresh limit per made-up address).
         "proxy_headers": False,
     }
+    announce(args)
     if args.workers <= 1:
         uvicorn.run(app, **options, access_log=False)
         return

@@ -111,6 +111,7 @@ document: Document
 
 class Location(JsProxy):
     search: str
+    pathname: str
     origin: str
 
 location: Location

@@ -63,7 +63,11 @@ def test_protect_lose_and_recover_with_passphrase_and_backup_code(
     dialog.screen("recover-guardians")
 
     dialog.approve_with_secret("Use passphrase", "Passphrase", "quartz lantern orbit meadow")
-    expect(dialog.alert()).to_have_text("That passphrase is not right.", timeout=SLOW)
+    expect(dialog.alert()).to_have_text(
+        f"That passphrase is not right. Check the account name too: \u201c{username}\u201d.",
+        timeout=SLOW,
+    )
+    expect(page.get_by_label("Passphrase", exact=True)).to_have_value("quartz lantern orbit meadow")
     dialog.screen("recover-wrong-passphrase")
     page.get_by_label("Passphrase", exact=True).fill(f"  {PASSPHRASE} ")
     dialog.button("Approve").click()
@@ -101,7 +105,9 @@ def test_protect_lose_and_recover_with_passphrase_and_backup_code(
     dialog.start_recovery(username)
     dialog.approve_with_secret("Use a backup code", "Backup code", backup_codes[3])
     expect(dialog.alert()).to_have_text(
-        "That backup code is not right, or it was already used.", timeout=SLOW
+        "That backup code is not right, or it was already used. Check the account name too:"
+        f" \u201c{username}\u201d.",
+        timeout=SLOW,
     )
     dialog.button("Choose another way").click()
     dialog.approve_with_secret("Use recovery code", "Recovery code", recovery_code[0])

@@ -26,6 +26,7 @@ from vouch.dialog.api import ApiClient, ApiError
 from vouch.dialog.embed import Launch
 from vouch.dialog.errors import NetworkError, UserFacingError, WebAuthnError
 from vouch.dialog.shell import Handler
+from vouch.dialog.site import Site
 from vouch.dialog.ui import describe
 
 DIALOG_HTML = Path(__file__).resolve().parents[2] / "web" / "dialog.html"
@@ -353,6 +354,7 @@ class FakeShell:
         self.page = FakePage()
         self.provider = provider or NativeProvider()
         self.launch = launch or Launch(mode="signin", host_origin=None, display=None, nonce="")
+        self.site = Site("vouch", "http://localhost:8000", "http://localhost:8000/dialog.html")
         self.templates = templates()
         self.screen: FakeScreen | None = None
         self.alert: str | None = None

@@ -19,7 +19,6 @@ from vouch.crypto.provider import Provider
 from vouch.dialog.embed import EmbedRefused, check_host, normalize_origin, parse_launch
 from vouch.dialog.guardian_setup import AccountModel, config_entry
 from vouch.dialog.kinds import backup_codes, passkey, passphrase, recovery_code
-from vouch.dialog.kit import RecoveryKit
 from vouch.dialog.recovery_flow import RecoveryFlow
 
 CHEAP = Argon2Params(memory_kib=19 * 1024, iterations=2, lanes=1)
@@ -217,18 +216,3 @@ def test_launch_parameters_and_host_checks() -> None:
         parse_launch({"origin": "https://host.test", "display": "popup", "nonce": "x"})
     with pytest.raises(EmbedRefused, match="not one"):
         parse_launch({"origin": "https://host.test/x", "display": "popup", "nonce": "n" * 12})
-
-
-def test_recovery_kit_text_and_qr() -> None:
-    kit = RecoveryKit(
-        username="alice",
-        date="2026-11-21",
-        kind=backup_codes.KIND,
-        codes=("A", "B"),
-        usage=backup_codes.USAGE,
-    )
-    text = kit.text()
-    assert "vouch backup codes for alice" in text
-    assert " 1. A\n 2. B" in text
-    assert kit.filename() == "vouch-backup-codes-alice.txt"
-    assert kit.qr_svg_data_uri().startswith("data:image/svg+xml")

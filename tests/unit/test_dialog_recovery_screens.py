@@ -183,8 +183,11 @@ def test_a_refused_check_records_nothing_and_asks_again(guardians: Guardians) ->
     secret.submit("[data-form=secret]")
     shell.settle()
     assert shell.busy[-1] == "Checking your passphrase… this takes a few seconds."
-    assert shell.alert == "That did not match."
-    assert shell.current().template_id == "tpl-recover-secret"
+    assert shell.alert == "That did not match. Check the account name too: \u201calice\u201d."
+    again = shell.current()
+    assert again.template_id == "tpl-recover-secret"
+    assert again.value("#secret") == PASSPHRASE + " typo"  # kept, to fix in place
+    assert not again.find("[data-action=rename]").hidden
     assert screens.flow is not None
     assert screens.flow.approvals == {}
 

@@ -17,7 +17,7 @@ from vouch.dialog.embed import EmbedRefused, Launch, check_host, parse_launch
 from vouch.dialog.errors import NetworkError, WebAuthnError
 from vouch.dialog.host import HostChannel
 from vouch.dialog.recovery_screens import RecoveryScreens
-from vouch.dialog.ui import Ui
+from vouch.dialog.ui import Ui, refuse_wrong_address
 
 Prefetched = dict[str, Any]
 
@@ -44,8 +44,10 @@ class Dialog(Ui):
 
     # Start screen -------------------------------------------------------------------------
 
-    def show_start(self) -> None:
+    def show_start(self, typed: str = "") -> None:
+        """The start screen; `typed` puts back the account name after a failed sign-up."""
         screen = self.show("tpl-start")
+        screen.set_value("#username", typed)
         screen.on("[data-action=signin]", "click", self.on_signin)
         screen.on_submit("[data-form=create]", self.on_create)
         screen.on("[data-action=recover]", "click", self.recovery.show_name)
@@ -82,8 +84,9 @@ class Dialog(Ui):
 
     def on_create(self) -> None:
         assert self.screen is not None
+        typed = self.screen.value("#username")
         try:
-            username = normalize_username(self.screen.value("#username"))
+            username = normalize_username(typed)
         except ValueError as exc:
             self.error(messages.input_message(exc))
             self.screen.focus("#username")
@@ -104,7 +107,7 @@ class Dialog(Ui):
             )
             self.signed_in(result)
 
-        self.run(create, on_error=self.show_start)
+        self.run(create, on_error=lambda: self.show_start(typed))
 
     def intercept(self, exc: Exception) -> bool:
         """In a frame that may not run WebAuthn, hand over to a popup instead of failing."""
@@ -169,10 +172,14 @@ async def main() -> None:
 async def _start() -> None:
     jsbridge.guard_deferred()
     api = ApiClient()
+    config = asyncio.ensure_future(api.config())  # awaited by an embed check, or in the back
     try:
         launch = _launch()
         if launch.embedded or jsbridge.framed_by() is not None:
-            allowed = (await api.config()).get("allowed_origins", [])
+            if refuse_wrong_address(await config):
+                jsbridge.set_ready()
+                return
+            allowed = (await config).get("allowed_origins", [])
             check_host(launch, list(allowed), jsbridge.own_origin(), jsbridge.framed_by())
     except EmbedRefused as exc:
         jsbridge.show_refusal(str(exc))
@@ -193,4 +200,5 @@ async def _start() -> None:
         dialog.show_start()
     jsbridge.set_ready()
     dialog.host.ready()
+    dialog.spawn(dialog.adopt_config(config))
     dialog.preload()

@@ -10,6 +10,11 @@ class UserFacingError(Exception):
     """An error whose message is already written for people."""
 
 
+class ApprovalRefused(UserFacingError):
+    """The server refused a guardian's approval (wrong secret, or a decoy's guardian: the
+    words are the same, so they tell nobody whether the account exists)."""
+
+
 class WebAuthnError(Exception):
     """A WebAuthn ceremony failed; `name` is the DOMException name (NotAllowedError, ...)."""
 

@@ -327,12 +327,24 @@ def console_warn(text: str) -> None:
     js.console.warn(text)
 
 
-def show_refusal(message: str) -> None:
-    """Replace the whole dialog with a refusal: nothing else may run on this page."""
+def path_and_query() -> str:
+    return str(js.location.pathname) + str(js.location.search)
+
+
+def show_refusal(message: str, *, link: str | None = None) -> None:
+    """Replace the whole dialog with a refusal: nothing else may run on this page. `link` is
+    the address to open instead, if there is one."""
     host = _by_id("screen")
-    heading = create_element("h2", "This dialog cannot open here")
-    host.replaceChildren(heading, create_element("p", message, **{"class": "lede"}))
+    heading = create_element("h2", "This dialog cannot open here", tabindex="-1")
+    parts = [heading, create_element("p", message, **{"class": "lede"})]
+    if link is not None:
+        paragraph = create_element("p")
+        paragraph.appendChild(create_element("a", f"Open {link}", href=link))
+        parts.append(paragraph)
+    host.replaceChildren(*parts)
     host.setAttribute("aria-busy", "false")
+    show_error(None)
+    heading.focus()
 
 
 _FOCUSABLE = (

@@ -22,6 +22,9 @@ class RecoveryFlow:
     start: dict[str, Any]
     credential: dict[str, Any] | None = None
     approvals: dict[str, Approval] = field(default_factory=dict)
+    # The server refused an approval: perhaps the account name is mistyped (a decoy's
+    # guardians refuse everything), so the screens offer to change it.
+    refused: bool = False
 
     @property
     def account(self) -> str:
@@ -51,6 +54,9 @@ class RecoveryFlow:
 
     def unused_guardians(self) -> list[dict[str, Any]]:
         return [g for g in self.guardians if g["id"] not in self.approvals]
+
+    def unused_of_kind(self, kind: str) -> dict[str, Any] | None:
+        return next((g for g in self.unused_guardians() if g["kind"] == kind), None)
 
     def progress_text(self) -> str:
         if self.remaining == 0:

@@ -13,11 +13,18 @@ from typing import Any
 from vouch.core.usernames import normalize_username
 from vouch.dialog import messages
 from vouch.dialog.api import ApiError
-from vouch.dialog.errors import NetworkError, UserFacingError
+from vouch.dialog.errors import ApprovalRefused, NetworkError, UserFacingError
 from vouch.dialog.kinds import REGISTRY
-from vouch.dialog.kinds.base import Approval, ApprovalStep, Guardian
+from vouch.dialog.kinds.base import Approval, ApprovalStep, Guardian, Offer
 from vouch.dialog.recovery_flow import RecoveryFlow
 from vouch.dialog.shell import Handler, Screen, Shell
+
+
+def refusal_message(refusal: str, username: str) -> str:
+    """A refused approval, and the hint that the name may be mistyped. The words are the
+    same for a real account and a decoy (whose guardians refuse everything, in the server's
+    same sentences), so they tell nobody whether the account exists."""
+    return f"{refusal} Check the account name too: \u201c{username}\u201d."
 
 
 def choice_text(guardian: Guardian) -> str:
@@ -32,15 +39,21 @@ class RecoveryScreens:
 
     # 1. Which account ---------------------------------------------------------------------
 
-    def show_name(self) -> None:
+    def show_name(self, typed: str = "") -> None:
+        """The account-name screen; `typed` is the name to put back (after a failure, or to
+        correct it after a refusal)."""
         self.flow = None
         screen = self.shell.show("tpl-recover-name")
+        screen.set_value("#recover-username", typed)
         screen.on_submit("[data-form=recover-name]", lambda: self.on_name(screen))
         screen.on("[data-action=back]", "click", self.shell.show_start)
+        if typed:
+            screen.focus("#recover-username")
 
     def on_name(self, screen: Screen) -> None:
+        typed = screen.value("#recover-username")
         try:
-            username = normalize_username(screen.value("#recover-username"))
+            username = normalize_username(typed)
         except ValueError as exc:
             self.shell.error(messages.input_message(exc))
             screen.focus("#recover-username")
@@ -52,7 +65,7 @@ class RecoveryScreens:
             self.flow = RecoveryFlow(start=started)
             self.show_new_passkey()
 
-        self.shell.run(start, on_error=self.show_name)
+        self.shell.run(start, on_error=lambda: self.show_name(typed))
 
     # 2. The new passkey -------------------------------------------------------------------
 
@@ -87,6 +100,8 @@ class RecoveryScreens:
             "[data-slot=needed]",
             f"Approve with {flow.threshold} of your {len(flow.guardians)} guardians.",
         )
+        screen.set_hidden("[data-action=rename]", not flow.refused)
+        screen.on("[data-action=rename]", "click", self.rename)
         for guardian in flow.guardians:
             item = screen.append_template("[data-slot=choices]", "tpl-guardian-choice")
             approved = guardian["id"] in flow.approvals
@@ -97,25 +112,49 @@ class RecoveryScreens:
                 item.on("button", "click", self._choice_handler(flow, guardian))
         screen.on("[data-action=cancel]", "click", self.leave)
 
-    def _choice_handler(self, flow: RecoveryFlow, guardian: Guardian) -> Handler:
+    def _choice_handler(self, flow: RecoveryFlow, guardian: Guardian, typed: str = "") -> Handler:
         """The guardian's kind takes over: its step runs inside the click."""
 
         def choose() -> None:
             step = ApprovalStep(
-                guardian=guardian, flow=flow, check=self._check, back=self.show_guardians
+                guardian=guardian,
+                flow=flow,
+                check=self._check,
+                back=self.show_guardians,
+                rename=self.rename,
+                offer=lambda kind: self._offer(flow, kind),
+                typed=typed,
             )
             REGISTRY[guardian["kind"]].approve(self.shell, step)
 
         return choose
 
+    def _offer(self, flow: RecoveryFlow, kind: str) -> Offer | None:
+        """What was typed is another kind's secret: that guardian's step, if it has one."""
+        guardian = flow.unused_of_kind(kind)
+        if guardian is None:
+            return None
+        return choice_text(guardian), lambda typed: self._choice_handler(flow, guardian, typed)()
+
     async def _check(self, approval: Approval) -> None:
         """Ask the server whether this approval counts, before collecting the next one."""
         flow = self._flow()
-        await self.shell.api.recovery_check(
-            flow.start["recovery_id"], flow.new_credential_json(), approval
-        )
+        try:
+            await self.shell.api.recovery_check(
+                flow.start["recovery_id"], flow.new_credential_json(), approval
+            )
+        except ApiError as exc:
+            if exc.code != "approval_invalid":
+                raise
+            flow.refused = True
+            raise ApprovalRefused(refusal_message(exc.message, flow.start["username"])) from None
         flow.record(approval)
         self.show_guardians()
+
+    def rename(self) -> None:
+        """Back to the account name, as typed: nothing was changed, so nothing is lost."""
+        flow = self._flow()
+        self.show_name(str(flow.start["username"]))
 
     # 4. Execute ---------------------------------------------------------------------------
 

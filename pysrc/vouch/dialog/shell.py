@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from vouch.crypto.provider import Provider
 from vouch.dialog.api import ApiClient
 from vouch.dialog.embed import Launch
+from vouch.dialog.site import Site
 
 Handler = Callable[[], None]
 
@@ -97,6 +98,11 @@ class Shell(Protocol):
     @property
     def audience(self) -> str | None:
         """The embedding site a host token is for, if any."""
+        ...
+
+    @property
+    def site(self) -> Site:
+        """The site the user is on, as a recovery kit names it (`vouch.dialog.site`)."""
         ...
 
     def show(self, template_id: str) -> Screen:

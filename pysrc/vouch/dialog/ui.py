@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from vouch.crypto import default_provider
 from vouch.crypto.provider import Provider
 from vouch.dialog import jsbridge, messages
 from vouch.dialog.api import ApiClient, ApiError
+from vouch.dialog.embed import Launch
 from vouch.dialog.errors import NetworkError, UserFacingError, WebAuthnError
 from vouch.dialog.shell import Handler
+from vouch.dialog.site import Site, site_of, wrong_address, wrong_address_message
 
-__all__ = ["Ui", "describe"]
+__all__ = ["Ui", "describe", "refuse_wrong_address"]
 
 
 class Ui:
@@ -29,6 +32,16 @@ class Ui:
         self._provider = default_provider()
         self.screen: jsbridge.Screen | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # GET /api/config once it has answered (the dialog starts without waiting for it).
+        self.server_config: dict[str, Any] | None = None
+
+    @property
+    def launch(self) -> Launch:
+        raise NotImplementedError  # app.Dialog's
+
+    @property
+    def site(self) -> Site:
+        return site_of(self.server_config, self.launch, jsbridge.own_origin())
 
     @property
     def api(self) -> ApiClient:
@@ -109,6 +122,25 @@ class Ui:
     def intercept(self, exc: Exception) -> bool:
         """Handle a failure some other way than a message; True if handled."""
         return False
+
+    async def adopt_config(self, config: Awaitable[dict[str, Any]]) -> None:
+        """Keep the server's public settings once they answer (the first screen does not wait
+        for them); a page at the wrong address is replaced by where to go instead."""
+        try:
+            self.server_config = await config
+        except (ApiError, NetworkError):
+            return  # the kit names the site by this page's address meanwhile
+        refuse_wrong_address(self.server_config)
+
+
+def refuse_wrong_address(config: dict[str, Any]) -> bool:
+    """At another address than the server's origin (127.0.0.1 for localhost), no passkey
+    could work: say which address to open, as a link. True if refused."""
+    address = wrong_address(config, jsbridge.own_origin(), jsbridge.path_and_query())
+    if address is None:
+        return False
+    jsbridge.show_refusal(wrong_address_message(address), link=address)
+    return True
 
 
 def describe(exc: BaseException) -> str:

@@ -67,7 +67,11 @@ class Config:
 
     `origin` is the dialog's own origin: WebAuthn responses must come from it, and the RP ID
     defaults to its host name. `allowed_origins` are the host sites that may embed the dialog
-    and receive its tokens. `database` is a SQLite file path or a postgresql:// URL.
+    and receive its tokens; `site_names` names some of them as people know them ("Example
+    App"), for the recovery kit to say which site an account is on (an origin without a
+    name goes by its host name). `rp_name` is the dialog's own name, shown by authenticators
+    and on a kit made on the dialog's own page. `database` is a SQLite file path or a
+    postgresql:// URL.
     """
 
     origin: str = "http://localhost:8000"
@@ -76,6 +80,7 @@ class Config:
     database: str = "vouch.db"
     web_root: Path = DEFAULT_WEB_ROOT
     allowed_origins: tuple[str, ...] = ()
+    site_names: Mapping[str, str] = field(default_factory=dict)
     recovery_delay_seconds: int = 0
     challenge_ttl_seconds: int = 300
     recovery_ttl_seconds: int = 900
@@ -98,6 +103,10 @@ class Config:
     def audience_allowed(self, audience: str) -> bool:
         """Tokens go to the dialog's own origin or to a host site allowed to embed it."""
         return audience == self.origin or audience in self.allowed_origins
+
+    def site_name(self, origin: str) -> str:
+        """What people call an allowed site: its configured name, else its host name."""
+        return self.site_names.get(origin) or urlsplit(origin).hostname or origin
 
     def rate_limit(self, name: str) -> RateLimit:
         return self.rate_limits.get(name) or DEFAULT_RATE_LIMITS[name]

@@ -26,18 +26,18 @@ def show(shell: Shell, step: SetupStep, kit: RecoveryKit, build: Build) -> None:
     screen = shell.show("tpl-kit")
     title = kit.title.lower()
     screen.set_text("h2", f"Save your {title}")
+    screen.set_text("[data-slot=for]", f"For {kit.username} at {kit.site.title}")
     screen.set_text(
         "[data-slot=hint]",
         f"This is the only time the {kit.noun} will be shown. Keep a copy somewhere safe.",
     )
+    screen.set_attribute("[data-slot=codes]", "class", "codes" if len(kit.codes) > 1 else "code")
     for code in kit.codes:
         screen.append_text("[data-slot=codes]", "li", code)
     qr = kit.qr_svg_data_uri()
     for selector in ("[data-slot=qr]", "[data-slot=print-qr]"):
         screen.set_attribute(selector, "src", qr)
-    screen.set_text("[data-slot=print-title]", f"vouch {title} for {kit.username}")
-    screen.set_text("[data-slot=print-date]", f"Created {kit.date}")
-    screen.set_text("[data-slot=print-codes]", "\n".join(kit.codes))
+    _fill_print_page(screen, kit)
     screen.set_text("[data-action=confirm]", f"Add {title}")
     screen.on("[data-action=copy]", "click", lambda: shell.spawn(_copy(shell, screen, kit)))
     screen.on(
@@ -53,6 +53,25 @@ def show(shell: Shell, step: SetupStep, kit: RecoveryKit, build: Build) -> None:
     )
     screen.on("[data-action=confirm]", "click", lambda: _confirm(shell, step, kit, build))
     screen.on("[data-action=back]", "click", step.back)
+
+
+def _fill_print_page(screen: Screen, kit: RecoveryKit) -> None:
+    """The printed kit says what the text kit says, with a box to tick off each used code."""
+    screen.set_text("[data-slot=print-title]", kit.heading)
+    screen.set_text("[data-slot=print-date]", kit.created)
+    screen.set_text("[data-slot=print-purpose-title]", kit.purpose_title)
+    screen.set_text("[data-slot=print-purpose]", kit.purpose)
+    screen.set_text("[data-slot=print-how-title]", kit.how_title)
+    screen.set_text("[data-slot=print-how]", kit.how)
+    screen.set_text("[data-slot=print-reuse]", kit.reuse)
+    several = len(kit.codes) > 1
+    screen.set_attribute(
+        "[data-slot=print-codes]", "class", "print-codes" if several else "print-codes single"
+    )
+    for code in kit.codes:
+        item = screen.append_template("[data-slot=print-codes]", "tpl-print-code")
+        item.set_text("[data-slot=code]", code)
+        item.set_hidden("[data-slot=tick]", not kit.single_use)
 
 
 async def _copy(shell: Shell, screen: Screen, kit: RecoveryKit) -> None:

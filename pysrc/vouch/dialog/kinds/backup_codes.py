@@ -31,8 +31,9 @@ PROMPT = _secret.SecretPrompt(
     input_type="text",
     autocomplete="off",
     checking="Checking…",
+    parse=codes.parse_backup_code,
 )
-USAGE = "Each code works once. Use one to recover your account if you lose your passkey."
+USE_TEXT = "Use a backup code"
 
 # Pure builders -------------------------------------------------------------------------
 
@@ -79,7 +80,9 @@ def setup(shell: Shell, step: SetupStep) -> None:
         date=_kit.today(),
         kind=KIND,
         codes=tuple(codes.new_backup_codes()),
-        usage=USAGE,
+        site=shell.site,
+        use_text=USE_TEXT,
+        single_use=True,
     )
 
     async def build(provider: Provider) -> Guardian:
@@ -96,7 +99,7 @@ def approve(shell: Shell, step: ApprovalStep) -> None:
 DIALOG = DialogKind(
     kind=KIND,
     add_text="Add backup codes",
-    use_text="Use a backup code",
+    use_text=USE_TEXT,
     ask_for=PROMPT.heading,
     setup=setup,
     approve=approve,

@@ -32,6 +32,7 @@ __all__ = [
     "ApprovalStep",
     "DialogKind",
     "Guardian",
+    "Offer",
     "SetupStep",
     "approval_of",
     "new_entry",
@@ -51,6 +52,11 @@ class SetupStep:
     prepared: dict[str, Any] | None = None  # what `DialogKind.prepare` fetched, taken once
 
 
+# Another guardian's step, offered when what was typed is that kind's secret (a recovery
+# code in the backup-code box): the choice's words, and what opens it with the text moved.
+Offer = tuple[str, Callable[[str], None]]
+
+
 @dataclass(frozen=True)
 class ApprovalStep:
     """One guardian's turn in a recovery, as the recovery screen hands it to the kind."""
@@ -58,9 +64,14 @@ class ApprovalStep:
     guardian: Guardian  # its public descriptor, from the recovery start
     flow: RecoveryFlow
     # The server checks the approval (consuming nothing), the flow records it, and the
-    # recovery screen moves on to the next guardian or to execute.
+    # recovery screen moves on to the next guardian or to execute. A refusal raises
+    # `errors.ApprovalRefused`.
     check: Callable[[Approval], Awaitable[None]]
     back: Handler  # the list of guardians again
+    rename: Handler  # the account-name screen again, the name filled in
+    # An unapproved guardian of the named kind, if the recovery has one.
+    offer: Callable[[str], Offer | None]
+    typed: str = ""  # what the step's field starts with (moved over from another step)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from vouch.core.kdf import Argon2Params
 from vouch.core.passphrase import check_passphrase_strength, generate_passphrase
 from vouch.crypto.provider import Provider
 from vouch.dialog import messages
-from vouch.dialog.kinds import _secret
+from vouch.dialog.kinds import _kit, _secret
 from vouch.dialog.kinds.base import (
     Approval,
     ApprovalStep,
@@ -25,6 +25,7 @@ from vouch.dialog.kinds.base import (
     new_entry,
     signed_approval,
 )
+from vouch.dialog.kit import PassphraseSheet
 from vouch.dialog.shell import Screen, Shell
 
 KIND = kinds.PASSPHRASE
@@ -87,12 +88,18 @@ async def approval(
 # Setup screen --------------------------------------------------------------------------
 
 
-def setup(shell: Shell, step: SetupStep) -> None:
+def setup(shell: Shell, step: SetupStep, typed: str = "") -> None:
+    """The passphrase screen; `typed` is put back after a failure, so nothing is retyped."""
     screen = shell.show("tpl-passphrase")
     username = step.model.username
+    if typed:
+        screen.set_value("#passphrase", typed)
+        _show_strength(screen, username)
     screen.on("#passphrase", "input", lambda: _show_strength(screen, username))
     screen.on("[data-action=generate]", "click", lambda: _generate(screen, username))
-    screen.on("[data-action=toggle]", "click", lambda: _toggle_visibility(screen))
+    screen.on("[data-action=toggle]", "click", lambda: _set_shown(screen, not _shown(screen)))
+    screen.on("[data-action=copy]", "click", lambda: shell.spawn(_copy(shell, screen)))
+    screen.on("[data-action=print]", "click", lambda: _print_sheet(shell, step, screen))
     screen.on_submit("[data-form=passphrase]", lambda: _add(shell, step, screen))
     screen.on("[data-action=back]", "click", step.back)
     # The Argon2id worker readies the derivation build_entry will ask for.
@@ -116,18 +123,56 @@ def _show_strength(screen: Screen, username: str) -> None:
 
 def _generate(screen: Screen, username: str) -> None:
     screen.set_value("#passphrase", generate_passphrase(account_name=username))
-    screen.set_attribute("#passphrase", "type", "text")
-    screen.set_attribute("[data-action=toggle]", "aria-pressed", "true")
-    screen.set_text("[data-action=toggle]", "Hide passphrase")
+    _set_shown(screen, True)
     screen.set_hidden("[data-slot=generated]", False)
     _show_strength(screen, username)
 
 
-def _toggle_visibility(screen: Screen) -> None:
-    shown = screen.attribute("#passphrase", "type") == "text"
-    screen.set_attribute("#passphrase", "type", "password" if shown else "text")
-    screen.set_attribute("[data-action=toggle]", "aria-pressed", "false" if shown else "true")
-    screen.set_text("[data-action=toggle]", "Show passphrase" if shown else "Hide passphrase")
+def _shown(screen: Screen) -> bool:
+    return screen.attribute("#passphrase", "type") == "text"
+
+
+def _set_shown(screen: Screen, shown: bool) -> None:
+    """Show or hide what is typed. The button's name says what it will do (as GOV.UK's
+    password input does), so it has no aria-pressed, whose name must not change; the
+    status region says what happened."""
+    screen.set_attribute("#passphrase", "type", "text" if shown else "password")
+    screen.set_text("[data-action=toggle]", "Hide passphrase" if shown else "Show passphrase")
+    screen.set_text(
+        "[data-slot=status]",
+        "Your passphrase is shown." if shown else "Your passphrase is hidden.",
+    )
+
+
+async def _copy(shell: Shell, screen: Screen) -> None:
+    """Copy on the user's click only: the clipboard is theirs to hand the passphrase to a
+    password manager; nothing else ever reads it."""
+    passphrase = screen.value("#passphrase")
+    if not passphrase:
+        screen.set_text("[data-slot=status]", "Type or generate a passphrase first.")
+        return
+    copied = await shell.page.copy_text(passphrase)
+    screen.set_text(
+        "[data-slot=status]",
+        "Passphrase copied." if copied else "Copying is blocked here: write it down instead.",
+    )
+
+
+def _print_sheet(shell: Shell, step: SetupStep, screen: Screen) -> None:
+    """The passphrase sheet: the kit's words and a space to write it in, or the passphrase
+    itself when the box is ticked (a printer keeps what it prints)."""
+    sheet = PassphraseSheet(username=step.model.username, date=_kit.today(), site=shell.site)
+    included = screen.checked("#sheet-include")
+    screen.set_text("[data-slot=print-title]", sheet.heading)
+    screen.set_text("[data-slot=print-date]", sheet.created)
+    screen.set_text("[data-slot=print-purpose]", sheet.purpose)
+    screen.set_text("[data-slot=print-how]", sheet.how)
+    screen.set_text("[data-slot=print-write]", sheet.write_here(included))
+    screen.set_text("[data-slot=print-passphrase]", screen.value("#passphrase") if included else "")
+    screen.set_attribute(
+        "[data-slot=print-passphrase]", "class", "write-here filled" if included else "write-here"
+    )
+    shell.page.print_page()
 
 
 def _add(shell: Shell, step: SetupStep, screen: Screen) -> None:
@@ -151,7 +196,7 @@ def _add(shell: Shell, step: SetupStep, screen: Screen) -> None:
         )
         step.added(guardian, "Passphrase added. Save changes to start using it.")
 
-    shell.run(derive, on_error=lambda: setup(shell, step))
+    shell.run(derive, on_error=lambda: setup(shell, step, passphrase))
 
 
 # Approval step -------------------------------------------------------------------------

@@ -28,8 +28,9 @@ PROMPT = _secret.SecretPrompt(
     input_type="text",
     autocomplete="off",
     checking="Checking…",
+    parse=codes.parse_recovery_code,
 )
-USAGE = "Use this code to recover your account if you lose your passkey."
+USE_TEXT = "Use recovery code"
 
 # Pure builders -------------------------------------------------------------------------
 
@@ -73,7 +74,9 @@ def setup(shell: Shell, step: SetupStep) -> None:
         date=_kit.today(),
         kind=KIND,
         codes=(codes.new_recovery_code(),),
-        usage=USAGE,
+        site=shell.site,
+        use_text=USE_TEXT,
+        single_use=False,
     )
 
     async def build(provider: Provider) -> Guardian:
@@ -90,7 +93,7 @@ def approve(shell: Shell, step: ApprovalStep) -> None:
 DIALOG = DialogKind(
     kind=KIND,
     add_text="Add recovery code",
-    use_text="Use recovery code",
+    use_text=USE_TEXT,
     ask_for=PROMPT.heading,
     setup=setup,
     approve=approve,

@@ -13,13 +13,16 @@ JWKS_MAX_AGE = 300
 
 
 async def public_config(request: Request) -> Response:
-    """What the dialog needs before anything else: which sites may embed it."""
+    """What the dialog needs before anything else: where it lives, which sites may embed it,
+    and the names people know those sites by (the recovery kit names the site)."""
     config = context_of(request).config
     return JSONResponse(
         {
             "origin": config.origin,
             "rp_id": config.effective_rp_id,
+            "rp_name": config.rp_name,
             "allowed_origins": list(config.allowed_origins),
+            "site_names": {origin: config.site_name(origin) for origin in config.allowed_origins},
             "recovery_delay": config.recovery_delay_seconds,
         }
     )
@@ -44,17 +47,32 @@ ENDPOINTS = [
     Endpoint(
         "GET",
         "/api/config",
-        "The dialog's public settings: origin, RP ID, allowed embedding origins, delay",
+        "The dialog's public settings: origin, RP ID and name, allowed embedding origins and"
+        " their names, delay",
         public_config,
         response_schema={
             "type": "object",
             "properties": {
                 "origin": {"type": "string"},
                 "rp_id": {"type": "string"},
+                "rp_name": {"type": "string", "description": "the dialog's own site name"},
                 "allowed_origins": {"type": "array", "items": {"type": "string"}},
+                "site_names": {
+                    "type": "object",
+                    "description": "each allowed origin's name, as the recovery kit shows it"
+                    " (its host name unless configured)",
+                    "additionalProperties": {"type": "string"},
+                },
                 "recovery_delay": {"type": "integer", "description": "seconds"},
             },
-            "required": ["origin", "rp_id", "allowed_origins", "recovery_delay"],
+            "required": [
+                "origin",
+                "rp_id",
+                "rp_name",
+                "allowed_origins",
+                "site_names",
+                "recovery_delay",
+            ],
         },
         tag="meta",
     ),
