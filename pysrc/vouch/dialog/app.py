@@ -17,7 +17,9 @@ from vouch.dialog.embed import EmbedRefused, Launch, check_host, parse_launch
 from vouch.dialog.errors import NetworkError, WebAuthnError
 from vouch.dialog.host import HostChannel
 from vouch.dialog.recovery_screens import RecoveryScreens
+from vouch.dialog.shell import SIGNED_IN, Arrival
 from vouch.dialog.ui import Ui
+from vouch.dialog.welcome import Welcome
 
 Prefetched = dict[str, Any]
 
@@ -33,6 +35,8 @@ class Dialog(Ui):
         self.register_options: Prefetched | None = None
         self.account = AccountScreens(self)
         self.recovery = RecoveryScreens(self)
+        self.welcome = Welcome(self, self.account)
+        self.account.recommend = self.recommend_from_account
 
     @property
     def launch(self) -> Launch:
@@ -48,6 +52,12 @@ class Dialog(Ui):
         screen = self.show("tpl-start")
         screen.on("[data-action=signin]", "click", self.on_signin)
         screen.on_submit("[data-form=create]", self.on_create)
+        # The host asked to manage an account: there is one already, so no sign-up here.
+        managing = self.launch.mode == "account"
+        screen.set_hidden("[data-form=create]", managing)
+        if managing:
+            screen.set_text("h2", "Manage your account")
+            screen.set_text("[data-slot=lede]", "Sign in with your passkey to manage it.")
         screen.on("[data-action=recover]", "click", self.recovery.show_name)
         screen.set_hidden("[data-action=cancel]", not self.launch.embedded)
         screen.on("[data-action=cancel]", "click", self.on_cancel)
@@ -102,7 +112,7 @@ class Dialog(Ui):
             result = await self.api.register_verify(
                 options["challenge_id"], username, credential, self.audience
             )
-            self.signed_in(result)
+            self.signed_in(result, Arrival("signup"))
 
         self.run(create, on_error=self.show_start)
 
@@ -123,14 +133,25 @@ class Dialog(Ui):
 
     # Signed in ----------------------------------------------------------------------------
 
-    def signed_in(self, result: dict[str, Any]) -> None:
-        """Sign-in, sign-up and recovery all end here."""
+    def signed_in(self, result: dict[str, Any], arrival: Arrival = SIGNED_IN) -> None:
+        """Sign-in, sign-up and recovery all end here: what `welcome` offers, then on."""
         self.api.session = result["session"]
+        self.welcome.arrive(result, arrival, lambda: self.go_on(result))
+
+    def go_on(self, result: dict[str, Any]) -> None:
+        """Where the user was going: back to the site with the token, or the account."""
         if self.launch.embedded and self.launch.mode != "account":
             self.host.result(result["account"], result["username"], result["token"])
             self.show_signed_in(result["username"])
             return
         self.account.open(result)
+
+    def recommend_from_account(self) -> None:
+        """The account screen's "Set up recovery": the same offer, back to the account."""
+        assert self.account.result is not None
+        self.welcome.offer(
+            self.welcome.recommended(first=True), self.account.result, self.account.show
+        )
 
     def show_signed_in(self, username: str) -> None:
         screen = self.show("tpl-signed-in")
