@@ -243,3 +243,11 @@ def test_recovery_kit_text_and_qr() -> None:
     assert " 1. A\n 2. B" in text
     assert kit.filename() == "vouch-backup-codes-alice.txt"
     assert kit.qr_svg_data_uri().startswith("data:image/svg+xml")
+
+
+def test_only_an_embedded_account_launch_waits_for_a_session_from_the_sdk() -> None:
+    base = {"origin": "https://host.example", "display": "iframe", "nonce": "abcdefghij"}
+    assert parse_launch({**base, "mode": "account", "resume": "1"}).resume
+    assert not parse_launch({**base, "mode": "signin", "resume": "1"}).resume
+    assert not parse_launch({**base, "mode": "account"}).resume
+    assert not parse_launch({"mode": "account", "resume": "1"}).resume  # opened directly

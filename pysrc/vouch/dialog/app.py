@@ -22,6 +22,7 @@ from vouch.dialog.ui import Ui
 from vouch.dialog.welcome import Welcome
 
 Prefetched = dict[str, Any]
+RESUME_WAIT_SECONDS = 3  # the SDK answers our "ready" at once; this only covers its absence
 
 
 class Dialog(Ui):
@@ -33,6 +34,7 @@ class Dialog(Ui):
         self.host = HostChannel(launch)
         self.signin_options: Prefetched | None = None
         self.register_options: Prefetched | None = None
+        self.waiting_for_session = False
         self.account = AccountScreens(self)
         self.recovery = RecoveryScreens(self)
         self.welcome = Welcome(self, self.account)
@@ -141,10 +143,44 @@ class Dialog(Ui):
     def go_on(self, result: dict[str, Any]) -> None:
         """Where the user was going: back to the site with the token, or the account."""
         if self.launch.embedded and self.launch.mode != "account":
-            self.host.result(result["account"], result["username"], result["token"])
+            self.host_result(result)
             self.show_signed_in(result["username"])
             return
         self.account.open(result)
+
+    def host_result(self, result: dict[str, Any]) -> None:
+        self.host.result(result["account"], result["username"], result["token"], result["session"])
+
+    def await_resume(self) -> None:
+        """Opened by the SDK with a session of this host page: wait for it (it comes right
+        after our "ready"), and sign in as usual if it does not come or is not valid."""
+        self.show_busy("Loading your account…")
+        self.waiting_for_session = True
+        self.host.on_resume(self.resume)
+
+        async def give_up() -> None:
+            await asyncio.sleep(RESUME_WAIT_SECONDS)
+            if self.waiting_for_session:
+                self.waiting_for_session = False
+                self.show_start()
+
+        self.spawn(give_up())
+
+    def resume(self, session: str) -> None:
+        if not self.waiting_for_session:
+            return  # once, and only while waiting: never swap the session of a dialog in use
+        self.waiting_for_session = False
+        self.api.session = session
+
+        async def work() -> None:
+            self.account.open(await self.api.resume_session(self.audience))
+
+        def refused() -> None:  # expired, or revoked by a recovery: sign in as usual
+            self.api.session = None
+            self.host.signed_out()
+            self.show_start()
+
+        self.run(work, on_error=refused)
 
     def recommend_from_account(self) -> None:
         """The account screen's "Set up recovery": the same offer, back to the account."""
@@ -160,10 +196,11 @@ class Dialog(Ui):
 
     def finish_account(self, result: dict[str, Any]) -> None:
         """The host asked for the account screen: hand over the token when the user is done."""
-        self.host.result(result["account"], result["username"], result["token"])
+        self.host_result(result)
 
     def sign_out(self) -> None:
         self.api.session = None
+        self.host.signed_out()
         self.show_start()
 
 
@@ -210,6 +247,8 @@ async def _start() -> None:
     if launch.mode == "recover":
         dialog.recovery.show_name()
         dialog.spawn(dialog.prefetch())
+    elif launch.resume:
+        dialog.await_resume()
     else:
         dialog.show_start()
     jsbridge.set_ready()
