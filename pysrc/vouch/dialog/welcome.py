@@ -91,7 +91,7 @@ class Welcome:
             heading="Set up recovery",
             summary="A recovery code and ten backup codes; either one recovers the account. "
             "The codes are shown once they are saved.",
-            saved="Recovery is set up: 1 of 2 guardians needed to recover this account.",
+            saved="Recovery is set up. Keep the two kits in different places.",
             then=lambda: self._show_kits(issued, finish),
             back=finish,
         )
