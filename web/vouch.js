@@ -18,6 +18,12 @@ const MODES = ["signin", "account", "recover"];
 const DISPLAYS = ["auto", "popup", "iframe"];
 const POPUP_FEATURES = "popup,width=460,height=720";
 
+// The dialog session of the last sign-in from this page, by dialog origin. Memory only
+// (never storage, never in what open() resolves): "Manage account" opened right after a
+// sign-in hands it back to the dialog, which then needs no passkey. A reload forgets it;
+// the dialog's Sign out, or a session it refuses, drops it.
+const sessions = new Map();
+
 export class VouchError extends Error {
   constructor(reason, message) {
     super(message);
@@ -31,9 +37,11 @@ function newNonce() {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
 }
 
-function dialogUrl(dialogOrigin, mode, display, nonce) {
+function dialogUrl(dialogOrigin, mode, display, nonce, resume) {
   const url = new URL("/dialog.html", dialogOrigin);
-  url.search = new URLSearchParams({ mode, origin: location.origin, display, nonce }).toString();
+  const params = { mode, origin: location.origin, display, nonce };
+  if (resume) params.resume = "1";
+  url.search = new URLSearchParams(params).toString();
   return url.toString();
 }
 
@@ -89,6 +97,7 @@ export const Vouch = {
       if (!DISPLAYS.includes(display)) throw new VouchError("error", `Unknown display "${display}"`);
       const origin = new URL(dialogOrigin || location.origin).origin;
       const nonce = newNonce();
+      const resume = mode === "account" ? sessions.get(origin) : undefined;
       let frame = null;
       let popup = null;
       let pollClosed = null;
@@ -104,7 +113,7 @@ export const Vouch = {
       const source = () => (frame ? frame.window() : popup);
 
       const startPopup = () => {
-        popup = openPopup(dialogUrl(origin, mode, "popup", nonce));
+        popup = openPopup(dialogUrl(origin, mode, "popup", nonce, resume));
         pollClosed = setInterval(() => {
           if (popup && popup.closed) fail("closed", "The sign-in window was closed.");
         }, 400);
@@ -114,8 +123,13 @@ export const Vouch = {
         if (event.origin !== origin || event.source !== source()) return;
         const data = event.data;
         if (!data || typeof data !== "object" || data.nonce !== nonce) return;
-        if (data.type === "vouch:result") {
-          const { account, username, token } = data.result || {};
+        if (data.type === "vouch:ready" && resume) {
+          event.source.postMessage({ type: "vouch:resume", nonce, session: resume }, origin);
+        } else if (data.type === "vouch:signed-out") {
+          sessions.delete(origin);
+        } else if (data.type === "vouch:result") {
+          const { account, username, token, session } = data.result || {};
+          if (typeof session === "string") sessions.set(origin, session);
           cleanup();
           resolve({ account, username, token });
         } else if (data.type === "vouch:error") {
@@ -131,7 +145,7 @@ export const Vouch = {
       try {
         const useFrame = display === "iframe" || (display === "auto" && framesCanUseWebAuthn());
         if (useFrame) {
-          frame = openFrame(dialogUrl(origin, mode, "iframe", nonce), () =>
+          frame = openFrame(dialogUrl(origin, mode, "iframe", nonce, resume), () =>
             fail("closed", "The sign-in dialog was closed."));
         } else {
           startPopup();

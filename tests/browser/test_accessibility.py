@@ -25,6 +25,12 @@ def test_create_account_with_the_keyboard_only(
     assert page.evaluate("() => document.activeElement.id") == "username"
     page.keyboard.type(username)
     page.keyboard.press("Enter")
+    # The recovery offer that follows: its title has focus, then "Set up now", "Later".
+    expect(page.get_by_role("heading", name="Protect your account")).to_be_focused(timeout=SLOW)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Later")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.get_by_text(f"Signed in as {username}")).to_be_visible(timeout=SLOW)
 
 
@@ -92,4 +98,29 @@ def test_embedded_signed_in_screen_and_refusal_pass_axe(
     page.wait_for_selector("html[data-ready=true]", timeout=SLOW)
     expect(page.get_by_role("heading", name="This dialog cannot open here")).to_be_visible()
     page.screenshot(path=output_dir / "refused.png")
+    assert axe_violations(page) == []
+
+
+def test_the_set_up_screens_pass_axe_in_dark_mode_on_a_phone(
+    page: Page, authenticator: VirtualAuthenticator, live_server: LiveServer, output_dir: Path
+) -> None:
+    """The recovery offer, a change's confirmation and the threshold, as a newcomer sees them."""
+    page.emulate_media(color_scheme="dark")
+    page.set_viewport_size({"width": 375, "height": 740})
+    open_dialog(page, live_server)
+    dialog = DialogDriver(page, output_dir)
+    dialog.create_account(f"dark-{secrets.token_hex(3)}", set_up=True)
+    page.screenshot(path=output_dir / "dark-phone-offer.png", full_page=True)
+    assert axe_violations(page) == []
+    dialog.button("Later").click()
+    dialog.add_codes("recovery code")
+    dialog.button("Add backup codes").click()
+    expect(dialog.button("Confirm with passkey")).to_be_visible(timeout=SLOW)
+    page.screenshot(path=output_dir / "dark-phone-confirm.png", full_page=True)
+    assert axe_violations(page) == []
+    dialog.button("Confirm with passkey").click()
+    dialog.read_kit("backup codes")
+    dialog.button("Change approvals needed").click()
+    expect(page.get_by_label("Approvals needed", exact=True)).to_be_focused()
+    page.screenshot(path=output_dir / "dark-phone-threshold.png", full_page=True)
     assert axe_violations(page) == []

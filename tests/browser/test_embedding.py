@@ -131,6 +131,7 @@ def test_iframe_returns_a_token_that_verifies(
     username = f"frame-{secrets.token_hex(3)}"
     frame.get_by_label("Account name").fill(username)
     frame.get_by_role("button", name="Create account").click()
+    frame.get_by_role("button", name="Later").click()
 
     expect(page.locator("#status")).to_have_text(f"Signed in as {username}", timeout=SLOW)
     assert page.locator("iframe[title='Sign-in dialog']").count() == 0
@@ -187,7 +188,6 @@ def test_recover_from_the_demo_host_in_a_frame(
     page.wait_for_selector("html[data-ready=true]", timeout=SLOW)
     dialog.create_account(username)
     [code] = dialog.add_codes("recovery code")
-    dialog.save()
 
     phone.remove()
     VirtualAuthenticator(phone.cdp).add()
@@ -201,6 +201,11 @@ def test_recover_from_the_demo_host_in_a_frame(
     frame.get_by_role("button", name="Use recovery code").click()
     frame.get_by_label("Recovery code").fill(code)
     frame.get_by_role("button", name="Approve").click()
+    # The code was used: the frame offers a new one before handing back to the site.
+    expect(frame.get_by_role("heading", name="Replace your recovery code")).to_be_visible(
+        timeout=SLOW
+    )
+    frame.get_by_role("button", name="Not now").click()
 
     expect(page.locator("#status")).to_have_text(f"Signed in as {username}", timeout=SLOW)
     page.screenshot(path=output_dir / "host-after-recovery.png")
@@ -209,3 +214,56 @@ def test_recover_from_the_demo_host_in_a_frame(
     assert verify_token(embedding_server, token, audience=host_site)["preferred_username"] == (
         username
     )
+
+
+def test_sign_up_in_a_frame_offers_set_up_and_manage_account_needs_no_passkey(
+    context: BrowserContext,
+    page: Page,
+    watch: PageWatch,
+    embedding_server: LiveServer,
+    host_site: str,
+    output_dir: Path,
+) -> None:
+    watch.also_allowed.update({embedding_server.url, host_site})
+    phone = attach_authenticator(context, page)
+    host_page(page, host_site, embedding_server, "iframe")
+    page.get_by_role("button", name="Sign in").click()
+    frame = page.frame_locator("iframe[title='Sign-in dialog']")
+    frame.locator("html[data-ready=true]").wait_for(timeout=SLOW)
+    username = f"setup-{secrets.token_hex(3)}"
+    frame.get_by_label("Account name").fill(username)
+    frame.get_by_role("button", name="Create account").click()
+    expect(frame.get_by_role("heading", name="Protect your account")).to_be_visible(timeout=SLOW)
+    page.screenshot(path=output_dir / "frame-offer-after-sign-up.png")
+    DialogDriver(page).set_up_now(frame)
+    for kind, done in (("recovery code", "Next: backup codes"), ("backup codes", "Done")):
+        expect(frame.get_by_role("heading", name=f"Save your {kind}")).to_be_visible(timeout=SLOW)
+        frame.get_by_label("I have saved this somewhere safe").check()
+        frame.get_by_role("button", name=done).click()
+    expect(page.locator("#status")).to_have_text(f"Signed in as {username}", timeout=SLOW)
+
+    # "Manage account" right away: the session is reused, no passkey, no "Create account".
+    phone.set_presence(False)
+    page.get_by_role("button", name="Manage account").click()
+    frame = page.frame_locator("iframe[title='Sign-in dialog']")
+    expect(frame.get_by_text(f"Signed in as {username}")).to_be_visible(timeout=SLOW)
+    expect(frame.get_by_text("1 of 2 guardians needed to recover this account.")).to_be_visible()
+    assert frame.get_by_role("button", name="Create account").count() == 0
+    page.screenshot(path=output_dir / "frame-manage-account-resumed.png")
+
+    # The host's close button, then a fresh page: the guardians are there, of course.
+    page.get_by_role("button", name="Close the sign-in dialog").click()
+    phone.set_presence(True)
+    page.reload()
+    page.get_by_label("Frame on this page").check()
+    page.get_by_role("button", name="Manage account").click()
+    frame = page.frame_locator("iframe[title='Sign-in dialog']")
+    expect(frame.get_by_role("heading", name="Manage your account")).to_be_visible(timeout=SLOW)
+    assert frame.get_by_role("button", name="Create account").count() == 0
+    page.screenshot(path=output_dir / "frame-manage-account-sign-in.png")
+    frame.get_by_role("button", name="Sign in with passkey").click()
+    expect(frame.get_by_text("1 of 2 guardians needed to recover this account.")).to_be_visible(
+        timeout=SLOW
+    )
+    frame.get_by_role("button", name="Done").click()
+    expect(page.locator("#status")).to_have_text(f"Signed in as {username}", timeout=SLOW)

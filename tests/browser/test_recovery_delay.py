@@ -35,7 +35,6 @@ def test_owner_cancels_a_pending_recovery(
     page.wait_for_selector("html[data-ready=true]", timeout=SLOW)
     dialog.create_account(username)
     [code] = dialog.add_codes("recovery code")
-    dialog.save()
 
     owners_passkey = authenticator.credentials()[0]
     authenticator.remove()

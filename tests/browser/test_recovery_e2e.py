@@ -46,8 +46,6 @@ def test_protect_lose_and_recover_with_passphrase_and_backup_code(
     assert len(recovery_code) == 1
     assert len(backup_codes) == 10
     dialog.set_threshold(2, 3)
-    dialog.screen("account-unsaved")
-    dialog.save()
     expect(page.get_by_text("2 of 3 guardians needed to recover this account.")).to_be_visible()
     dialog.screen("account-saved")
 
@@ -129,11 +127,12 @@ def test_second_passkey_guardian_approves_a_recovery(
     security_key = VirtualAuthenticator(authenticator.cdp).add(transport="usb")
     authenticator.set_presence(False)  # only the security key answers
     dialog.button("Add second passkey").click()
-    expect(page.get_by_text("Second passkey added.")).to_be_visible(timeout=SLOW)
+    expect(dialog.button("Confirm with passkey")).to_be_visible(timeout=SLOW)
     assert len(security_key.credentials()) == 1
     authenticator.set_presence(True)
     security_key.set_presence(False)
-    dialog.save()
+    dialog.confirm_change()
+    expect(page.get_by_text("Second passkey saved.")).to_be_visible(timeout=SLOW)
     dialog.screen("account-with-security-key")
 
     authenticator.remove()
@@ -156,7 +155,6 @@ def test_leaving_a_recovery_halfway_changes_nothing(
     open_dialog(page, live_server)
     dialog.create_account(username)
     dialog.add_codes("recovery code")
-    dialog.save()
     before = snapshot(live_server.database, *ACCOUNT_TABLES)
 
     page.reload()
@@ -204,7 +202,6 @@ def test_a_recovery_the_server_refuses_at_the_last_step_says_so_and_changes_noth
     open_dialog(page, live_server)
     dialog.create_account(username)
     (recovery_code,) = dialog.add_codes("recovery code")
-    dialog.save()
 
     authenticator.remove()
     VirtualAuthenticator(authenticator.cdp).add()

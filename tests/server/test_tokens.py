@@ -113,3 +113,28 @@ def test_tokens_outlive_a_recovery_only_until_they_expire(api: Api, server: Live
     api.refused("GET", "/api/session", session=user.session, status=401, code="unauthorized")
     assert sign_in(api, user.device).status_code == 400
     assert verify(server, user.token, server.url)["sub"] == user.account
+
+
+def test_a_live_session_resumes_with_a_fresh_token_for_an_allowed_host(
+    embedded: LiveServer,
+) -> None:
+    """A dialog reopened by the same host page ("Manage account" right after sign-up) asks
+    for no passkey: its session gets a new token, for that host only, and stays the same."""
+    api = Api(embedded.url)
+    user = register(api)
+    resumed = api.call("POST", "/api/session/resume", {"audience": HOST}, session=user.session)
+    assert resumed["session"] == user.session
+    assert (resumed["account"], resumed["username"]) == (user.account, user.username)
+    assert verify(embedded, str(resumed["token"]), HOST)["sub"] == user.account
+    api.refused(
+        "POST",
+        "/api/session/resume",
+        {"audience": "https://elsewhere.example"},
+        session=user.session,
+        status=400,
+        code="audience_not_allowed",
+    )
+    api.refused("POST", "/api/session/resume", {}, status=401, code="unauthorized")
+    api.refused(
+        "POST", "/api/session/resume", {}, session="not-a-session", status=401, code="unauthorized"
+    )

@@ -40,17 +40,46 @@ class DialogDriver:
 
     # Start --------------------------------------------------------------------------------
 
-    def create_account(self, username: str, *, stays_open: bool = True) -> None:
-        """Create an account; an embedded popup closes itself once the host has the token."""
+    def create_account(
+        self, username: str, *, stays_open: bool = True, set_up: bool = False
+    ) -> None:
+        """Create an account and answer the recovery offer that follows: "Later", or with
+        `set_up` leave it on screen. An embedded popup closes itself once the host has the
+        token."""
         self.page.get_by_label("Account name").fill(username)
         self.button("Create account").click()
+        expect(self.page.get_by_role("heading", name="Protect your account")).to_be_visible(
+            timeout=SLOW
+        )
+        if set_up:
+            return
+        self.button("Later").click()
         if stays_open:
             expect(self.page.get_by_text(f"Signed in as {username}")).to_be_visible(timeout=SLOW)
+
+    def set_up_now(self, frame: Any = None) -> None:
+        """Accept the recovery offer. Its change is prepared while the offer is read, so
+        the click starts the passkey prompt; clicked before that (a slow machine), it shows
+        the confirmation screen instead, whose button starts it."""
+        where = frame or self.page
+        where.get_by_role("button", name="Set up now", exact=True).click()
+        kit = where.get_by_role("heading", name="Save your recovery code")
+        confirm = where.get_by_role("button", name="Confirm with passkey", exact=True)
+        expect(kit.or_(confirm)).to_be_visible(timeout=SLOW)
+        if confirm.is_visible():
+            confirm.click()
 
     def sign_in(self) -> None:
         self.button("Sign in with passkey").click()
 
     # Account screen -----------------------------------------------------------------------
+
+    def confirm_change(self, name: str | None = None) -> None:
+        """The confirmation screen of a change: its passkey prompt starts in the click."""
+        expect(self.button("Confirm with passkey")).to_be_visible(timeout=SLOW)
+        if name is not None:
+            self.screen(name)
+        self.button("Confirm with passkey").click()
 
     def add_passphrase(self, passphrase: str) -> None:
         self.button("Add passphrase").click()
@@ -58,29 +87,42 @@ class DialogDriver:
         expect(self.page.locator("[data-slot=strength]")).to_contain_text("Good")
         self.screen("add-passphrase")
         self.page.get_by_role("button", name="Add passphrase").click()
-        expect(self.page.get_by_text("Passphrase added.")).to_be_visible(timeout=SLOW)
+        self.confirm_change()
+        expect(self.page.get_by_text("Passphrase saved.")).to_be_visible(timeout=SLOW)
 
-    def add_codes(self, kind: str) -> list[str]:
-        """Add a recovery code ("recovery code") or ten backup codes ("backup codes")."""
-        self.button(f"Add {kind}").click()
-        expect(self.page.get_by_role("heading", name=f"Save your {kind}")).to_be_visible()
+    def read_kit(self, kind: str, name: str | None = None) -> list[str]:
+        """The codes of the kit on screen, once its guardian is saved; then leave it."""
+        expect(self.page.get_by_role("heading", name=f"Save your {kind}")).to_be_visible(
+            timeout=SLOW
+        )
         codes = [
             text.strip() for text in self.page.locator("[data-slot=codes] li").all_inner_texts()
         ]
-        self.screen(f"kit-{kind.replace(' ', '-')}")
-        confirm = self.button(f"Add {kind}")
-        expect(confirm).to_be_disabled()
+        self.screen(name or f"kit-{kind.replace(' ', '-')}")
+        done = self.page.locator("[data-action=confirm]")
+        expect(done).to_be_disabled()
         self.page.get_by_label("I have saved this somewhere safe").check()
-        confirm.click()
-        expect(self.page.get_by_text(f"{kind.capitalize()} added.")).to_be_visible(timeout=SLOW)
+        done.click()
+        return codes
+
+    def add_codes(self, kind: str, *, button: str | None = None) -> list[str]:
+        """Add a recovery code ("recovery code") or ten backup codes ("backup codes"); with
+        `button` "Get new backup codes", renew the set."""
+        self.button(button or f"Add {kind}").click()
+        self.confirm_change()
+        codes = self.read_kit(kind)
+        saved = f"New {kind} saved." if button else f"{kind.capitalize()} saved."
+        expect(self.page.get_by_text(saved)).to_be_visible(timeout=SLOW)
         return codes
 
     def set_threshold(self, needed: int, total: int) -> None:
-        self.page.get_by_label("Approvals needed to recover").select_option(f"{needed} of {total}")
-
-    def save(self) -> None:
-        self.button("Save changes").click()
-        expect(self.page.get_by_text("Your guardians are saved.")).to_be_visible(timeout=SLOW)
+        self.button("Change approvals needed").click()
+        self.page.get_by_label("Approvals needed", exact=True).select_option(f"{needed} of {total}")
+        self.screen("threshold")
+        self.button("Confirm with passkey").click()
+        expect(self.page.get_by_text(f"Recovery now needs {needed} of {total}")).to_be_visible(
+            timeout=SLOW
+        )
 
     # Recovery -----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from vouch.crypto.provider import Provider
 from vouch.dialog.api import ApiClient, ApiError
 from vouch.dialog.embed import Launch
 from vouch.dialog.errors import NetworkError, UserFacingError, WebAuthnError
-from vouch.dialog.shell import Handler
+from vouch.dialog.shell import SIGNED_IN, Arrival, Handler
 from vouch.dialog.site import Site
 from vouch.dialog.ui import describe
 
@@ -360,6 +360,7 @@ class FakeShell:
         self.alert: str | None = None
         self.busy: list[str] = []
         self.calls: list[tuple[str, Any]] = []  # show_start, signed_in, sign_out, ...
+        self.arrivals: list[Arrival] = []
         self._pending: list[Awaitable[None]] = []
 
     @property
@@ -404,6 +405,9 @@ class FakeShell:
 
         return handler
 
+    async def load_deferred(self) -> None:
+        self.calls.append(("load_deferred", None))
+
     def settle(self) -> None:
         """Run every piece of work the screens started, and what that work starts."""
 
@@ -420,8 +424,9 @@ class FakeShell:
     def show_start(self) -> None:
         self.calls.append(("show_start", None))
 
-    def signed_in(self, result: dict[str, Any]) -> None:
+    def signed_in(self, result: dict[str, Any], arrival: Arrival = SIGNED_IN) -> None:
         self.calls.append(("signed_in", result))
+        self.arrivals.append(arrival)
 
     def sign_out(self) -> None:
         self.calls.append(("sign_out", None))

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.fake_dialog import FakeScreen, FakeShell
 from vouch.dialog.embed import Launch
-from vouch.dialog.guardian_setup import AccountModel, Guardian
+from vouch.dialog.guardian_setup import AccountModel, Change
 from vouch.dialog.kinds import backup_codes, passphrase, recovery_code
 from vouch.dialog.kinds.base import SetupStep
 from vouch.dialog.kit import RecoveryKit
@@ -123,20 +123,22 @@ def test_the_recovery_code_kit_has_one_code_that_keeps_working() -> None:
 # The screens ----------------------------------------------------------------------------
 
 
-def setup_step(shell: FakeShell) -> tuple[SetupStep, list[Guardian]]:
-    added: list[Guardian] = []
-    model = AccountModel(account="acct-1", username="alice", saved=[], saved_threshold=0)
+def setup_step(shell: FakeShell) -> tuple[SetupStep, list[Change]]:
+    """A setup step whose changes are confirmed at once, as if the passkey had answered and
+    the server stored them: what each change shows next (a kit) is shown."""
+    confirmed: list[Change] = []
+    model = AccountModel(account="acct-1", username="alice", guardians=(), threshold=0)
 
     async def refetch() -> None:
         return None
 
-    step = SetupStep(
-        model=model,
-        added=lambda guardian, _notice: added.append(guardian),
-        back=lambda: None,
-        refetch=refetch,
-    )
-    return step, added
+    def confirm(change: Change) -> None:
+        confirmed.append(change)
+        if change.then is not None:
+            change.then()
+
+    step = SetupStep(model=model, confirm=confirm, back=lambda: None, refetch=refetch)
+    return step, confirmed
 
 
 def shown_kit(kind: Any) -> tuple[FakeShell, FakeScreen]:
@@ -144,6 +146,7 @@ def shown_kit(kind: Any) -> tuple[FakeShell, FakeScreen]:
     shell.site = APP
     step, _ = setup_step(shell)
     kind.setup(shell, step)
+    shell.settle()  # the codes' guardian is built, confirmed and stored: then the kit shows
     return shell, shell.current()
 
 
@@ -180,7 +183,7 @@ def test_a_single_recovery_code_prints_without_a_box_on_one_line() -> None:
 PHRASE = "quartz lantern orbit meadow ticket volcano"
 
 
-def passphrase_screen() -> tuple[FakeShell, FakeScreen, SetupStep, list[Guardian]]:
+def passphrase_screen() -> tuple[FakeShell, FakeScreen, SetupStep, list[Change]]:
     shell = FakeShell()
     shell.site = APP
     step, added = setup_step(shell)

@@ -28,28 +28,38 @@ def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
-def test_account_model_tracks_draft_threshold_and_status() -> None:
-    model = AccountModel.from_account(
+def test_each_change_is_a_whole_configuration_and_the_default_threshold_is_one() -> None:
+    empty = AccountModel.from_account(
         {"account": "acc", "username": "alice", "guardians": [], "threshold": 0}
     )
-    assert model.recovery_status().startswith("Recovery is not set up")
-    assert not model.dirty
-    model.add(passkey.build_entry("cred-1", label="Key"))
-    assert model.threshold == 1
-    assert model.dirty
-    model.add(passkey.build_entry("cred-2", label="Key 2"))
-    model.set_threshold(2)
+    assert empty.recovery_status().startswith("Recovery is not set up")
+    first, second = passkey.build_entry("cred-1", label="Key"), passkey.build_entry("c2", label="K")
+    assert empty.adding([first]) == {"threshold": 1, "guardians": [config_entry(first)]}
+    # Two at once (the recommended pair): either is enough, so one lost is not a lockout.
+    assert empty.adding([first, second])["threshold"] == 1
+    model = AccountModel.from_account(
+        {"account": "acc", "username": "alice", "guardians": [first, second], "threshold": 2}
+    )
+    third = passkey.build_entry("c3", label="K3")
+    assert model.adding([third])["threshold"] == 2  # adding never changes a chosen threshold
+    assert model.removing(first["id"]) == {"threshold": 1, "guardians": [config_entry(second)]}
+    assert model.with_threshold(1)["threshold"] == 1
     with pytest.raises(ValueError, match=re.escape("Choose between 1 and 2 approvals.")):
-        model.set_threshold(3)
-    model.remove(model.draft[0]["id"])
-    assert model.threshold == 1
-    assert model.config() == {"threshold": 1, "guardians": [config_entry(model.draft[0])]}
-    model.discard_changes()
-    assert model.draft == []
-    assert not model.dirty
+        model.with_threshold(3)
+    assert model.guardians == (first, second)  # the saved state is never edited in place
 
 
-def test_saved_guardians_with_server_fields_are_not_dirty() -> None:
+def test_a_guardian_with_a_saved_id_replaces_it_in_place() -> None:
+    codes_entry = {"id": "g1", "kind": "passkey", "label": "Key", "credential_id": "a"}
+    other = {"id": "g2", "kind": "passkey", "label": "Other", "credential_id": "b"}
+    model = AccountModel.from_account(
+        {"account": "a", "username": "bob", "guardians": [codes_entry, other], "threshold": 1}
+    )
+    renewed = {**codes_entry, "credential_id": "c"}
+    assert model.adding([renewed])["guardians"] == [renewed, other]
+
+
+def test_saved_guardians_are_signed_without_their_server_fields() -> None:
     saved = {
         "id": "g1",
         "kind": "passkey",
@@ -60,7 +70,8 @@ def test_saved_guardians_with_server_fields_are_not_dirty() -> None:
     model = AccountModel.from_account(
         {"account": "a", "username": "bob", "guardians": [saved], "threshold": 1}
     )
-    assert not model.dirty
+    assert model.config() == {"threshold": 1, "guardians": [config_entry(saved)]}
+    assert "created_at" not in model.config()["guardians"][0]
     assert model.recovery_status() == "1 of 1 guardian needed to recover this account."
     assert model.default_label("passkey") == "Second passkey 2"
 
@@ -216,3 +227,11 @@ def test_launch_parameters_and_host_checks() -> None:
         parse_launch({"origin": "https://host.test", "display": "popup", "nonce": "x"})
     with pytest.raises(EmbedRefused, match="not one"):
         parse_launch({"origin": "https://host.test/x", "display": "popup", "nonce": "n" * 12})
+
+
+def test_only_an_embedded_account_launch_waits_for_a_session_from_the_sdk() -> None:
+    base = {"origin": "https://host.example", "display": "iframe", "nonce": "abcdefghij"}
+    assert parse_launch({**base, "mode": "account", "resume": "1"}).resume
+    assert not parse_launch({**base, "mode": "signin", "resume": "1"}).resume
+    assert not parse_launch({**base, "mode": "account"}).resume
+    assert not parse_launch({"mode": "account", "resume": "1"}).resume  # opened directly

@@ -22,6 +22,7 @@ from vouch.crypto.native import NativeProvider
 from vouch.dialog.api import ApiError
 from vouch.dialog.kinds import backup_codes, passkey, passphrase, recovery_code
 from vouch.dialog.recovery_screens import RecoveryScreens
+from vouch.dialog.shell import Arrival
 
 CHEAP = Argon2Params(memory_kib=19 * 1024, iterations=2, lanes=1)
 ACCOUNT = "acct-1"
@@ -244,7 +245,27 @@ def test_enough_approvals_execute_the_recovery_and_sign_in(guardians: Guardians)
     assert body["credential"] == NEW_CREDENTIAL
     assert [a["guardian_id"] for a in body["approvals"]] == [guardians.entries[2]["id"]]
     assert shell.calls == [("signed_in", result)]
+    assert shell.arrivals == [Arrival("recovery", used=())]  # a burnt code needs no renewal
     assert screens.flow is None
+
+
+def test_a_recovery_that_used_the_recovery_code_says_so_for_its_renewal(
+    guardians: Guardians,
+) -> None:
+    shell, _ = recovering(guardians, threshold=2)
+    result = {"status": "complete", "account": ACCOUNT, "username": "alice", "token": "t"}
+    shell.api.answers[("POST", CHECK)] = {"ok": True}
+    shell.api.answers[("POST", "/api/recovery/execute")] = result
+    choose(shell, "Use recovery code (Drawer)")
+    shell.current().set_value("#secret", guardians.code)
+    shell.current().submit("[data-form=secret]")
+    shell.settle()
+    choose(shell, "Use a backup code")
+    shell.current().set_value("#secret", guardians.backups[0])
+    shell.current().submit("[data-form=secret]")
+    shell.settle()
+    assert shell.calls == [("signed_in", result)]
+    assert shell.arrivals == [Arrival("recovery", used=(guardians.entries[1]["id"],))]
 
 
 def test_a_refused_execute_says_why_and_offers_to_start_again(guardians: Guardians) -> None:

@@ -1,18 +1,23 @@
-"""Signed in: list and change guardians, add them, confirm the change with the passkey.
+"""Signed in: list the guardians, and change them one confirmed change at a time.
 
-The add buttons come from the kinds' registry; each kind's module has its setup screen.
+Every change (a guardian added, replaced or removed, a new threshold) is a whole new
+configuration that one assertion of the owner's sign-in passkey confirms, and it is stored
+before the dialog shows what it made (a kit's codes). There is no unsaved state, so Done,
+Sign out, the host's close button or a closed window never lose anything the user was
+shown. The add buttons come from the kinds' registry; each kind's module has its setup.
 """
 
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 from typing import Any
 
 from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.kinds import KINDS
 from vouch.core.messages import GuardiansChange, guardians_message, webauthn_challenge_for
 from vouch.dialog.errors import UserFacingError
-from vouch.dialog.guardian_setup import AccountModel, Guardian
+from vouch.dialog.guardian_setup import AccountModel, Change, Guardian, status_text
 from vouch.dialog.kinds import REGISTRY, DialogKind
 from vouch.dialog.kinds.base import SetupStep
 from vouch.dialog.shell import Handler, Screen, Shell
@@ -20,21 +25,36 @@ from vouch.dialog.shell import Handler, Screen, Shell
 
 def _date(timestamp: int | None) -> str:
     if not timestamp:
-        return "not saved yet"
+        return "today"
     return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC).strftime("%Y-%m-%d")
 
 
-def guardian_details(guardian: Guardian, *, saved: bool) -> str:
+def guardian_details(guardian: Guardian) -> str:
     """The line under a guardian's kind: its label if it says more, when it was added."""
     kind = KINDS[guardian["kind"]]
     details = [] if guardian["label"] == kind.label else [str(guardian["label"])]
-    if saved:
-        details.append(f"added {_date(guardian.get('created_at'))}")
-        if "codes_remaining" in guardian:  # server state of the kinds whose codes burn
-            details.append(f"{guardian['codes_remaining']} codes left")
-    else:
-        details.append("not saved yet")
+    details.append(f"added {_date(guardian.get('created_at'))}")
+    if "codes_remaining" in guardian:  # server state of the kinds whose codes burn
+        details.append(f"{guardian['codes_remaining']} codes left")
     return " · ".join(details)
+
+
+def threshold_meaning(threshold: int, total: int) -> str:
+    """What a threshold means for the person choosing it."""
+    if threshold == 1:
+        return (
+            f"Any one of your {total} guardians gets you back in: losing one is not a "
+            "lockout, but whoever holds one could recover the account."
+        )
+    if threshold == total:
+        return (
+            f"All {total} guardians are needed: a stolen one is not enough, but losing "
+            "any one of them locks you out."
+        )
+    return (
+        f"Any {threshold} of your {total} guardians get you back in: you can lose "
+        f"{total - threshold} and still recover, and one alone is not enough."
+    )
 
 
 class AccountScreens:
@@ -47,6 +67,8 @@ class AccountScreens:
         self.prepared: dict[str, dict[str, Any]] = {}
         self.notice = ""
         self.pending: list[dict[str, Any]] = []
+        # The recommended set-up, offered on an account with no guardians (app.Dialog sets it).
+        self.recommend: Handler | None = None
 
     # Loading ------------------------------------------------------------------------------
 
@@ -55,27 +77,34 @@ class AccountScreens:
         self.shell.show_busy("Loading your account…")
         self.shell.run(self.reload, on_error=lambda: self.shell.show_busy("Could not load."))
 
-    async def reload(self) -> None:
+    async def load(self, result: dict[str, Any]) -> AccountModel:
+        """The account's saved state, without showing it."""
+        self.result = result
         data = await self.shell.api.account()
         self.model = AccountModel.from_account(data)
         self.pending = list(data.get("pending_recoveries") or [])
+        return self.model
+
+    async def reload(self) -> None:
+        assert self.result is not None
+        await self.load(self.result)
         self.show()
         await self.prefetch()
 
     async def prefetch(self) -> None:
         """Options for the passkey confirmation and for the kinds that need some, before any
         click (a WebAuthn ceremony must start inside the click)."""
-        self.save_options = await self.shell.api.guardians_options()
+        await self.prefetch_confirmation()
         for dialog_kind in REGISTRY.values():
             if dialog_kind.prepare is not None:
                 self.prepared[dialog_kind.name] = await dialog_kind.prepare(self.shell.api)
 
+    async def prefetch_confirmation(self) -> None:
+        self.save_options = await self.shell.api.guardians_options()
+
     # The account screen -------------------------------------------------------------------
 
     def show(self) -> None:
-        self._show()
-
-    def _show(self) -> Screen:
         model = self._model()
         screen = self.shell.show("tpl-account")
         screen.set_text("[data-slot=user]", f"Signed in as {model.username}")
@@ -85,18 +114,12 @@ class AccountScreens:
         self.notice = ""
         self._render_pending(screen)
         self._render_guardians(screen, model)
-        self._render_add_buttons(screen)
+        self._render_add_buttons(screen, model)
         self._render_threshold(screen, model)
-        screen.set_hidden("[data-slot=unsaved]", not model.dirty)
-        screen.set_disabled("[data-action=save]", not model.dirty)
-        screen.set_hidden("[data-action=discard]", not model.dirty)
-        screen.on("[data-action=save]", "click", self.on_save)
-        screen.on("[data-action=discard]", "click", self.on_discard)
         screen.on("[data-action=signout]", "click", self.shell.sign_out)
         launch = self.shell.launch
         screen.set_hidden("[data-action=done]", not (launch.embedded and launch.mode == "account"))
         screen.on("[data-action=done]", "click", self.on_done)
-        return screen
 
     def _render_pending(self, screen: Screen) -> None:
         screen.set_hidden("[data-slot=pending]", not self.pending)
@@ -122,27 +145,46 @@ class AccountScreens:
         return cancel
 
     def _render_guardians(self, screen: Screen, model: AccountModel) -> None:
-        saved_ids = {guardian["id"] for guardian in model.saved}
-        screen.set_hidden("[data-slot=empty]", bool(model.draft))
-        for guardian in model.draft:
+        screen.set_hidden("[data-slot=empty]", bool(model.guardians))
+        screen.set_hidden("[data-action=recommended]", bool(model.guardians) or not self.recommend)
+        if self.recommend is not None:
+            screen.on("[data-action=recommended]", "click", self.recommend)
+        for guardian in model.guardians:
             item = screen.append_template("[data-slot=guardians]", "tpl-guardian-item")
             item.set_text("[data-slot=kind]", KINDS[guardian["kind"]].label)
-            details = guardian_details(guardian, saved=guardian["id"] in saved_ids)
-            item.set_text("[data-slot=detail]", details)
+            item.set_text("[data-slot=detail]", guardian_details(guardian))
             item.set_attribute("button", "aria-label", f"Remove {guardian['label']}")
-            item.on("button", "click", self._remove_handler(guardian["id"]))
+            item.on("button", "click", self._remove_handler(guardian))
 
-    def _remove_handler(self, guardian_id: str) -> Handler:
+    def _remove_handler(self, guardian: Guardian) -> Handler:
         def remove() -> None:
-            self._model().remove(guardian_id)
-            self.show()
+            model = self._model()
+            config = model.removing(guardian["id"])
+            left = len(config["guardians"])
+            after = (
+                "With no guardians left, this account cannot be recovered."
+                if left == 0
+                else f"Afterwards: {status_text(config['threshold'], left)}"
+            )
+            label = str(guardian["label"])
+            self.confirm(
+                Change(
+                    config=config,
+                    heading=f"Remove {label}?",
+                    summary=f"{label} will no longer recover this account. {after}",
+                    saved=f"{label} removed.",
+                )
+            )
 
         return remove
 
-    def _render_add_buttons(self, screen: Screen) -> None:
+    def _render_add_buttons(self, screen: Screen, model: AccountModel) -> None:
         for dialog_kind in REGISTRY.values():
             item = screen.append_template("[data-slot=add-buttons]", "tpl-add-button")
-            item.set_text("button", dialog_kind.add_text)
+            text = dialog_kind.add_text
+            if dialog_kind.replace_text and model.of_kind(dialog_kind.name):
+                text = dialog_kind.replace_text
+            item.set_text("button", text)
             action = f"add-{dialog_kind.name.replace('_', '-')}"
             item.set_attribute("button", "data-action", action)
             handler = self._setup_handler(dialog_kind)
@@ -155,7 +197,7 @@ class AccountScreens:
         def open_setup() -> None:
             step = SetupStep(
                 model=self._model(),
-                added=self._added,
+                confirm=self.confirm,
                 back=self.show,
                 refetch=self.prefetch,
                 prepared=self.prepared.pop(dialog_kind.name, None),
@@ -164,45 +206,79 @@ class AccountScreens:
 
         return open_setup
 
-    def _added(self, guardian: Guardian, notice: str) -> None:
-        self._model().add(guardian)
-        self.notice = notice
-        self.show()
-
     def _render_threshold(self, screen: Screen, model: AccountModel) -> None:
-        total = len(model.draft)
-        options = [(str(count), f"{count} of {total}") for count in range(1, total + 1)]
-        screen.set_options("#threshold", options, selected=str(model.threshold))
-        screen.set_disabled("#threshold", not model.draft)
-        screen.on("#threshold", "change", lambda: self.on_threshold(screen.value("#threshold")))
-
-    def on_threshold(self, value: str) -> None:
-        self._model().set_threshold(int(value))
-        self._show().focus("#threshold")
-
-    def on_discard(self) -> None:
-        self._model().discard_changes()
-        self.show()
+        """Words, never an empty box: the section appears with the first guardian, and it
+        can be changed once there is a choice (two guardians or more)."""
+        total = len(model.guardians)
+        screen.set_hidden("[data-slot=threshold]", total == 0)
+        screen.set_text("[data-slot=threshold-text]", f"{model.threshold} of {total}")
+        screen.set_hidden("[data-action=threshold]", total < 2)
+        screen.on("[data-action=threshold]", "click", self.show_threshold)
 
     def on_done(self) -> None:
         assert self.result is not None
         self.shell.finish_account(self.result)
 
-    # Saving: the passkey confirms the exact configuration ---------------------------------
+    # The threshold ------------------------------------------------------------------------
 
-    def on_save(self) -> None:
+    def show_threshold(self) -> None:
+        model = self._model()
+        total = len(model.guardians)
+        screen = self.shell.show("tpl-threshold")
+        options = [(str(count), f"{count} of {total}") for count in range(1, total + 1)]
+        screen.set_options("#threshold", options, selected=str(model.threshold))
+
+        def describe() -> None:
+            screen.set_text(
+                "[data-slot=meaning]", threshold_meaning(int(screen.value("#threshold")), total)
+            )
+
+        describe()
+        screen.on("#threshold", "change", describe)
+        screen.on("[data-action=confirm]", "click", lambda: self._on_threshold(screen))
+        screen.on("[data-action=back]", "click", self.show)
+        screen.focus("#threshold")
+
+    def _on_threshold(self, screen: Screen) -> None:
+        model = self._model()
+        threshold = int(screen.value("#threshold"))
+        if threshold == model.threshold:
+            self.show()
+            return
+        change = Change(
+            config=model.with_threshold(threshold),
+            summary=threshold_meaning(threshold, len(model.guardians)),
+            saved=f"Recovery now needs {threshold} of {len(model.guardians)} guardians.",
+            back=self.show_threshold,
+        )
+        self.commit(change, retry=self.show_threshold)
+
+    # Confirming a change: the passkey signs the exact configuration -----------------------
+
+    def confirm(self, change: Change) -> None:
+        """Say what the change does; "Confirm with passkey" starts the ceremony in its click."""
+        screen = self.shell.show("tpl-confirm")
+        screen.set_text("h2", change.heading)
+        screen.set_text("[data-slot=summary]", change.summary)
+        retry = lambda: self.confirm(change)  # noqa: E731
+        screen.on("[data-action=confirm]", "click", lambda: self.commit(change, retry=retry))
+        screen.on("[data-action=back]", "click", change.back or self.show)
+
+    def commit(self, change: Change, *, retry: Handler) -> None:
+        """Inside a click: the passkey confirms `change`, the server stores it, and only
+        then does `change.then` (a kit) or the account screen show. On failure (the prompt
+        dismissed, a conflict) nothing was stored or shown, and `retry` shows again."""
         model = self._model()
         prefetched, self.save_options = self.save_options, None
         if prefetched is None:
             self.shell.error("Still preparing the confirmation: try again in a moment.")
-            self.shell.spawn(self.prefetch())
+            self.shell.spawn(self.prefetch_confirmation())
             return
-        config = model.config()
         message = guardians_message(
             GuardiansChange(
                 account=model.account,
                 challenge=b64url_decode(prefetched["challenge"], what="challenge"),
-                config=config,
+                config=change.config,
             )
         )
         options = {
@@ -214,14 +290,20 @@ class AccountScreens:
         async def save() -> None:
             self.shell.show_busy("Confirm the change with your passkey…")
             assertion = await ceremony.credential()
-            self.shell.show_busy("Saving your guardians…")
-            await self.shell.api.save_guardians(prefetched["challenge_id"], config, assertion)
-            self.notice = "Your guardians are saved."
-            await self.reload()
+            self.shell.show_busy("Saving…")
+            saved = await self.shell.api.save_guardians(
+                prefetched["challenge_id"], change.config, assertion
+            )
+            self.model = replace(
+                model, guardians=tuple(saved["guardians"]), threshold=int(saved["threshold"])
+            )
+            self.notice = change.saved
+            self.shell.spawn(self.prefetch_confirmation())
+            (change.then or self.show)()
 
         def failed() -> None:
-            self.show()
-            self.shell.spawn(self.prefetch())
+            retry()
+            self.shell.spawn(self.prefetch_confirmation())
 
         self.shell.run(save, on_error=failed)
 

@@ -57,6 +57,10 @@ class ApiClient:
     async def account(self) -> dict[str, Any]:
         return await self.call("GET", "/api/account")
 
+    async def resume_session(self, audience: str | None) -> dict[str, Any]:
+        """A fresh host token for `session`, which stays the same."""
+        return await self.call("POST", "/api/session/resume", _with_audience({}, audience))
+
     async def guardians_options(self) -> dict[str, Any]:
         return await self.call("POST", "/api/guardians/options", {})
 

@@ -17,9 +17,12 @@ from vouch.dialog.embed import EmbedRefused, Launch, check_host, parse_launch
 from vouch.dialog.errors import NetworkError, WebAuthnError
 from vouch.dialog.host import HostChannel
 from vouch.dialog.recovery_screens import RecoveryScreens
+from vouch.dialog.shell import SIGNED_IN, Arrival
 from vouch.dialog.ui import Ui, refuse_wrong_address
+from vouch.dialog.welcome import Welcome
 
 Prefetched = dict[str, Any]
+RESUME_WAIT_SECONDS = 3  # the SDK answers our "ready" at once; this only covers its absence
 
 
 class Dialog(Ui):
@@ -31,8 +34,11 @@ class Dialog(Ui):
         self.host = HostChannel(launch)
         self.signin_options: Prefetched | None = None
         self.register_options: Prefetched | None = None
+        self.waiting_for_session = False
         self.account = AccountScreens(self)
         self.recovery = RecoveryScreens(self)
+        self.welcome = Welcome(self, self.account)
+        self.account.recommend = self.recommend_from_account
 
     @property
     def launch(self) -> Launch:
@@ -50,6 +56,12 @@ class Dialog(Ui):
         screen.set_value("#username", typed)
         screen.on("[data-action=signin]", "click", self.on_signin)
         screen.on_submit("[data-form=create]", self.on_create)
+        # The host asked to manage an account: there is one already, so no sign-up here.
+        managing = self.launch.mode == "account"
+        screen.set_hidden("[data-form=create]", managing)
+        if managing:
+            screen.set_text("h2", "Manage your account")
+            screen.set_text("[data-slot=lede]", "Sign in with your passkey to manage it.")
         screen.on("[data-action=recover]", "click", self.recovery.show_name)
         screen.set_hidden("[data-action=cancel]", not self.launch.embedded)
         screen.on("[data-action=cancel]", "click", self.on_cancel)
@@ -105,7 +117,7 @@ class Dialog(Ui):
             result = await self.api.register_verify(
                 options["challenge_id"], username, credential, self.audience
             )
-            self.signed_in(result)
+            self.signed_in(result, Arrival("signup"))
 
         self.run(create, on_error=lambda: self.show_start(typed))
 
@@ -126,14 +138,59 @@ class Dialog(Ui):
 
     # Signed in ----------------------------------------------------------------------------
 
-    def signed_in(self, result: dict[str, Any]) -> None:
-        """Sign-in, sign-up and recovery all end here."""
+    def signed_in(self, result: dict[str, Any], arrival: Arrival = SIGNED_IN) -> None:
+        """Sign-in, sign-up and recovery all end here: what `welcome` offers, then on."""
         self.api.session = result["session"]
+        self.welcome.arrive(result, arrival, lambda: self.go_on(result))
+
+    def go_on(self, result: dict[str, Any]) -> None:
+        """Where the user was going: back to the site with the token, or the account."""
         if self.launch.embedded and self.launch.mode != "account":
-            self.host.result(result["account"], result["username"], result["token"])
+            self.host_result(result)
             self.show_signed_in(result["username"])
             return
         self.account.open(result)
+
+    def host_result(self, result: dict[str, Any]) -> None:
+        self.host.result(result["account"], result["username"], result["token"], result["session"])
+
+    def await_resume(self) -> None:
+        """Opened by the SDK with a session of this host page: wait for it (it comes right
+        after our "ready"), and sign in as usual if it does not come or is not valid."""
+        self.show_busy("Loading your account…")
+        self.waiting_for_session = True
+        self.host.on_resume(self.resume)
+
+        async def give_up() -> None:
+            await asyncio.sleep(RESUME_WAIT_SECONDS)
+            if self.waiting_for_session:
+                self.waiting_for_session = False
+                self.show_start()
+
+        self.spawn(give_up())
+
+    def resume(self, session: str) -> None:
+        if not self.waiting_for_session:
+            return  # once, and only while waiting: never swap the session of a dialog in use
+        self.waiting_for_session = False
+        self.api.session = session
+
+        async def work() -> None:
+            self.account.open(await self.api.resume_session(self.audience))
+
+        def refused() -> None:  # expired, or revoked by a recovery: sign in as usual
+            self.api.session = None
+            self.host.signed_out()
+            self.show_start()
+
+        self.run(work, on_error=refused)
+
+    def recommend_from_account(self) -> None:
+        """The account screen's "Set up recovery": the same offer, back to the account."""
+        assert self.account.result is not None
+        self.welcome.offer(
+            self.welcome.recommended(first=True), self.account.result, self.account.show
+        )
 
     def show_signed_in(self, username: str) -> None:
         screen = self.show("tpl-signed-in")
@@ -142,10 +199,11 @@ class Dialog(Ui):
 
     def finish_account(self, result: dict[str, Any]) -> None:
         """The host asked for the account screen: hand over the token when the user is done."""
-        self.host.result(result["account"], result["username"], result["token"])
+        self.host_result(result)
 
     def sign_out(self) -> None:
         self.api.session = None
+        self.host.signed_out()
         self.show_start()
 
 
@@ -196,6 +254,8 @@ async def _start() -> None:
     if launch.mode == "recover":
         dialog.recovery.show_name()
         dialog.spawn(dialog.prefetch())
+    elif launch.resume:
+        dialog.await_resume()
     else:
         dialog.show_start()
     jsbridge.set_ready()

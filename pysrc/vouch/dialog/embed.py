@@ -27,6 +27,9 @@ class Launch:
     host_origin: str | None
     display: str | None
     nonce: str
+    # The SDK holds a session of this host page and will post it (mode "account" only):
+    # the dialog waits for it instead of asking for the passkey again.
+    resume: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -59,7 +62,8 @@ def parse_launch(params: dict[str, str]) -> Launch:
         raise EmbedRefused(f'Unknown display "{display}": expected popup or iframe.')
     if not _NONCE.fullmatch(nonce):
         raise EmbedRefused("The embedding page did not give a valid nonce.")
-    return Launch(mode=mode, host_origin=origin, display=display, nonce=nonce)
+    resume = mode == "account" and params.get("resume") == "1"
+    return Launch(mode=mode, host_origin=origin, display=display, nonce=nonce, resume=resume)
 
 
 def check_host(launch: Launch, allowed: list[str], own_origin: str, framed_by: str | None) -> None:

@@ -304,14 +304,42 @@ def framed_by() -> str | None:
     return ""
 
 
-def post_to_host(message: dict[str, Any], target_origin: str) -> None:
-    """postMessage to the opener (popup) or parent (iframe), only to the exact host origin."""
+def _host_window() -> js.Window | None:
+    """The opener (popup) or parent (iframe), or None when the dialog was opened directly."""
     # JS truthiness, not Python's: a cross-origin opener is a WindowProxy whose properties
     # cannot be read, which Python-side truth testing would trip over.
     opener = js.window.opener
     target = cast("js.Window", opener) if js.Boolean(opener) else js.window.parent
     if js.Boolean(target) and not _same(target, js.window):
+        return target
+    return None
+
+
+def post_to_host(message: dict[str, Any], target_origin: str) -> None:
+    """postMessage to the opener (popup) or parent (iframe), only to the exact host origin."""
+    target = _host_window()
+    if target is not None:
         target.postMessage(ffi.to_js_json(message), target_origin)
+
+
+def on_host_message(origin: str, handler: Callable[[dict[str, Any]], None]) -> None:
+    """Call `handler` with each JSON object the host window posts from exactly `origin`;
+    anything from another window or origin is ignored."""
+
+    def on_message(event: js.MessageEvent) -> None:
+        target = _host_window()
+        if event.origin != origin or target is None or not _same(event.source, target):
+            return
+        try:
+            data = ffi.from_js_json(event.data)
+        except (ValueError, TypeError, ffi.JsError):
+            return
+        if isinstance(data, dict):
+            handler(data)
+
+    proxy = ffi.create_proxy(on_message)
+    _page_proxies.append(proxy)  # lives as long as the page
+    js.window.addEventListener("message", proxy)
 
 
 def create_element(tag: str, text: str = "", **attributes: str) -> js.Element:

@@ -17,7 +17,7 @@ from vouch.dialog.errors import ApprovalRefused, NetworkError, UserFacingError
 from vouch.dialog.kinds import REGISTRY
 from vouch.dialog.kinds.base import Approval, ApprovalStep, Guardian, Offer
 from vouch.dialog.recovery_flow import RecoveryFlow
-from vouch.dialog.shell import Handler, Screen, Shell
+from vouch.dialog.shell import Arrival, Handler, Screen, Shell
 
 
 def refusal_message(refusal: str, username: str) -> str:
@@ -179,7 +179,17 @@ class RecoveryScreens:
             self.show_pending(result)
             return
         self.flow = None
-        self.shell.signed_in(result)
+        self.shell.signed_in(result, self.arrival(flow))
+
+    @staticmethod
+    def arrival(flow: RecoveryFlow) -> Arrival:
+        """A recovery, naming the guardians whose secret it used and outlives it."""
+        used = tuple(
+            guardian_id
+            for guardian_id in flow.approvals
+            if REGISTRY[flow.guardian(guardian_id)["kind"]].renew is not None
+        )
+        return Arrival("recovery", used=used)
 
     def show_failed(self, message: str) -> None:
         screen = self.shell.show("tpl-recover-failed")
@@ -200,8 +210,9 @@ class RecoveryScreens:
             async def work() -> None:
                 self.shell.show_busy("Finishing the recovery…")
                 done = await self.shell.api.recovery_complete(recovery_id, self.shell.audience)
+                arrival = Arrival("recovery") if self.flow is None else self.arrival(self.flow)
                 self.flow = None
-                self.shell.signed_in(done)
+                self.shell.signed_in(done, arrival)
 
             self.shell.run(work, on_error=lambda: self.show_pending(result))
 

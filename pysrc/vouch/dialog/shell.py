@@ -10,7 +10,8 @@ no arguments, and a screen reads what it needs (a field's value) through its `Sc
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from vouch.crypto.provider import Provider
 from vouch.dialog.api import ApiClient
@@ -18,6 +19,18 @@ from vouch.dialog.embed import Launch
 from vouch.dialog.site import Site
 
 Handler = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How the user got in, which decides what the dialog offers next (`welcome`)."""
+
+    how: Literal["signin", "signup", "recovery"] = "signin"
+    # Guardians whose reusable secret this recovery used (a recovery code): replace them.
+    used: tuple[str, ...] = ()
+
+
+SIGNED_IN = Arrival()
 
 
 class View(Protocol):
@@ -123,8 +136,12 @@ class Shell(Protocol):
         """A handler that runs `show` once the modules fetched after start-up are in."""
         ...
 
+    async def load_deferred(self) -> None:
+        """Return once the modules fetched after start-up are in (at once, usually)."""
+        ...
+
     def show_start(self) -> None: ...
-    def signed_in(self, result: dict[str, Any]) -> None:
+    def signed_in(self, result: dict[str, Any], arrival: Arrival = SIGNED_IN) -> None:
         """Sign-in, sign-up and recovery all end here."""
         ...
 

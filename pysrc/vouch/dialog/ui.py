@@ -110,6 +110,9 @@ class Ui:
 
         return handler
 
+    async def load_deferred(self) -> None:
+        await jsbridge.load_deferred()
+
     def preload(self) -> None:
         """Start fetching the deferred modules; a failure waits for the click that needs them."""
 

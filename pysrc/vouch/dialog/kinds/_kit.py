@@ -1,7 +1,8 @@
-"""The recovery-kit screen that the code kinds share: show the codes once, then add them.
+"""The recovery-kit screen that the code kinds share: the codes, once, after they are saved.
 
-The guardian is built only after the user says the kit is saved, so codes nobody kept
-never become a guardian.
+The guardian holding the codes is stored (confirmed by the owner's passkey) before this
+screen shows them, so no way out of the dialog leaves a code that was shown but never
+saved: whatever the person wrote down works.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import datetime
 from collections.abc import Awaitable, Callable
 
 from vouch.crypto.provider import Provider
-from vouch.dialog.kinds.base import Guardian, SetupStep
+from vouch.dialog.guardian_setup import Change, Guardian
+from vouch.dialog.kinds.base import SetupStep
 from vouch.dialog.kit import RecoveryKit
-from vouch.dialog.shell import Screen, Shell
+from vouch.dialog.shell import Handler, Screen, Shell
 
 Build = Callable[[Provider], Awaitable[Guardian]]
 
@@ -21,15 +23,41 @@ def today() -> str:
     return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%d")
 
 
-def show(shell: Shell, step: SetupStep, kit: RecoveryKit, build: Build) -> None:
-    """The kit's screen: Copy, Download, Print, and Add once "I have saved this" is ticked."""
+def add(shell: Shell, step: SetupStep, kit: RecoveryKit, build: Build, *, summary: str) -> None:
+    """Build the guardian from the kit's codes, have the change confirmed, then show the kit."""
+
+    async def prepare() -> None:
+        shell.show_busy("Preparing your codes…")
+        guardian = await build(shell.provider)
+        replaced = any(saved["id"] == guardian["id"] for saved in step.model.guardians)
+        title = kit.title.lower()
+        step.confirm(
+            Change(
+                config=step.model.adding([guardian]),
+                heading=f"Replace your {title}" if replaced else f"Add {title}",
+                summary=summary,
+                saved=f"New {title} saved. The old ones no longer work."
+                if replaced
+                else f"{kit.title} saved.",
+                then=lambda: show(shell, kit, done=step.back),
+                back=step.back,
+            )
+        )
+
+    shell.run(prepare, on_error=step.back)
+
+
+def show(shell: Shell, kit: RecoveryKit, *, done: Handler, done_text: str = "Done") -> None:
+    """The kit's screen: Copy, Download, Print, and `done_text` once "I have saved this" is
+    ticked."""
     screen = shell.show("tpl-kit")
     title = kit.title.lower()
     screen.set_text("h2", f"Save your {title}")
     screen.set_text("[data-slot=for]", f"For {kit.username} at {kit.site.title}")
     screen.set_text(
         "[data-slot=hint]",
-        f"This is the only time the {kit.noun} will be shown. Keep a copy somewhere safe.",
+        f"Your {title} now protects this account. This is the only time the {kit.noun} "
+        "will be shown: keep a copy somewhere safe.",
     )
     screen.set_attribute("[data-slot=codes]", "class", "codes" if len(kit.codes) > 1 else "code")
     for code in kit.codes:
@@ -38,7 +66,7 @@ def show(shell: Shell, step: SetupStep, kit: RecoveryKit, build: Build) -> None:
     for selector in ("[data-slot=qr]", "[data-slot=print-qr]"):
         screen.set_attribute(selector, "src", qr)
     _fill_print_page(screen, kit)
-    screen.set_text("[data-action=confirm]", f"Add {title}")
+    screen.set_text("[data-action=confirm]", done_text)
     screen.on("[data-action=copy]", "click", lambda: shell.spawn(_copy(shell, screen, kit)))
     screen.on(
         "[data-action=download]",
@@ -51,8 +79,7 @@ def show(shell: Shell, step: SetupStep, kit: RecoveryKit, build: Build) -> None:
         "change",
         lambda: screen.set_disabled("[data-action=confirm]", not screen.checked("#saved")),
     )
-    screen.on("[data-action=confirm]", "click", lambda: _confirm(shell, step, kit, build))
-    screen.on("[data-action=back]", "click", step.back)
+    screen.on("[data-action=confirm]", "click", done)
 
 
 def _fill_print_page(screen: Screen, kit: RecoveryKit) -> None:
@@ -80,12 +107,3 @@ async def _copy(shell: Shell, screen: Screen, kit: RecoveryKit) -> None:
         "[data-slot=copied]",
         "Copied." if copied else "Copying is blocked here: use Download or Print.",
     )
-
-
-def _confirm(shell: Shell, step: SetupStep, kit: RecoveryKit, build: Build) -> None:
-    async def add() -> None:
-        shell.show_busy("Adding your codes…")
-        guardian = await build(shell.provider)
-        step.added(guardian, f"{kit.title} added. Save changes to start using it.")
-
-    shell.run(add, on_error=step.back)

@@ -23,6 +23,7 @@ from vouch.dialog.kinds.base import (
 )
 from vouch.dialog.kit import RecoveryKit
 from vouch.dialog.shell import Shell
+from vouch.dialog.site import Site
 
 KIND = kinds.BACKUP_CODES
 PROMPT = _secret.SecretPrompt(
@@ -39,9 +40,15 @@ USE_TEXT = "Use a backup code"
 
 
 async def build_entry(
-    provider: Provider, backup_codes: Sequence[str], *, account: str, label: str
+    provider: Provider,
+    backup_codes: Sequence[str],
+    *,
+    account: str,
+    label: str,
+    replaces: str | None = None,
 ) -> Guardian:
-    """A backup-codes guardian's entry: one public key per code, in the kit's order."""
+    """A backup-codes guardian's entry: one public key per code, in the kit's order (with
+    the id of the set it `replaces`, whose codes then stop working)."""
     salt = await keys.new_salt(provider)
     public_keys = []
     for code in backup_codes:
@@ -49,7 +56,9 @@ async def build_entry(
             provider, codes.parse_backup_code(code), salt=salt, account_id=account
         )
         public_keys.append(b64url_encode(key.public_key))
-    return new_entry(KIND, label=label, salt=b64url_encode(salt), public_keys=public_keys)
+    return new_entry(
+        KIND, label=label, replaces=replaces, salt=b64url_encode(salt), public_keys=public_keys
+    )
 
 
 async def derive_key(
@@ -73,23 +82,46 @@ async def approval(
 # Screens -------------------------------------------------------------------------------
 
 
-def setup(shell: Shell, step: SetupStep) -> None:
-    model = step.model
-    kit = RecoveryKit(
-        username=model.username,
+def new_kit(username: str, site: Site) -> RecoveryKit:
+    """Ten fresh codes from the CSPRNG, in the kit they are shown in."""
+    return RecoveryKit(
+        username=username,
         date=_kit.today(),
         kind=KIND,
         codes=tuple(codes.new_backup_codes()),
-        site=shell.site,
+        site=site,
         use_text=USE_TEXT,
         single_use=True,
     )
 
-    async def build(provider: Provider) -> Guardian:
-        label = model.default_label(KIND.name)
-        return await build_entry(provider, kit.codes, account=model.account, label=label)
 
-    _kit.show(shell, step, kit, build)
+def setup(shell: Shell, step: SetupStep) -> None:
+    """Ten new codes; an account keeps one set, so a second set replaces the first (same
+    guardian id, new keys) and the old codes stop working when the change is saved."""
+    model = step.model
+    kit = new_kit(model.username, shell.site)
+    old = next(iter(model.of_kind(KIND.name)), None)
+
+    async def build(provider: Provider) -> Guardian:
+        if old is None:
+            label = model.default_label(KIND.name)
+            return await build_entry(provider, kit.codes, account=model.account, label=label)
+        return await build_entry(
+            provider, kit.codes, account=model.account, label=old["label"], replaces=old["id"]
+        )
+
+    summary = (
+        "Ten new backup codes replace your current ones, which stop working."
+        if old is not None
+        else "Ten backup codes, each good for one recovery, to print or keep offline."
+    )
+    _kit.add(
+        shell,
+        step,
+        kit,
+        build,
+        summary=f"{summary} Your passkey confirms the change; the codes are shown once saved.",
+    )
 
 
 def approve(shell: Shell, step: ApprovalStep) -> None:
@@ -104,4 +136,5 @@ DIALOG = DialogKind(
     setup=setup,
     approve=approve,
     deferred=True,  # segno, for the kit's QR code
+    replace_text="Get new backup codes",
 )

@@ -23,15 +23,20 @@ from vouch.core.keys import GuardianKey
 from vouch.core.kinds import Kind
 from vouch.crypto.provider import Provider
 from vouch.dialog.api import ApiClient
-from vouch.dialog.guardian_setup import AccountModel, Guardian, new_guardian_id
+from vouch.dialog.guardian_setup import AccountModel, Change, Guardian, new_guardian_id
+from vouch.dialog.kit import RecoveryKit
 from vouch.dialog.recovery_flow import Approval, RecoveryFlow
 from vouch.dialog.shell import Handler, Shell
+from vouch.dialog.site import Site
 
 __all__ = [
+    "AccountModel",
     "Approval",
     "ApprovalStep",
+    "Change",
     "DialogKind",
     "Guardian",
+    "Issued",
     "Offer",
     "SetupStep",
     "approval_of",
@@ -45,9 +50,10 @@ class SetupStep:
     """A kind's setup screen, as the account screen opens it (one per click)."""
 
     model: AccountModel
-    # Add the new guardian to the draft and show the account screen saying `notice`.
-    added: Callable[[Guardian, str], None]
-    back: Handler  # the account screen again, nothing added
+    # Ask the owner to confirm the change that adds the new guardian; once their passkey
+    # has and the server stored it, `Change.then` (the kit) or the account screen shows.
+    confirm: Callable[[Change], None]
+    back: Handler  # the account screen again (after a kit: with the new guardian)
     refetch: Callable[[], Awaitable[None]]  # fetch the single-use options again
     prepared: dict[str, Any] | None = None  # what `DialogKind.prepare` fetched, taken once
 
@@ -55,6 +61,14 @@ class SetupStep:
 # Another guardian's step, offered when what was typed is that kind's secret (a recovery
 # code in the backup-code box): the choice's words, and what opens it with the text moved.
 Offer = tuple[str, Callable[[str], None]]
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A new guardian of a code kind and the kit that shows its codes, once it is saved."""
+
+    guardian: Guardian
+    kit: RecoveryKit
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,13 @@ class DialogKind:
     prepare: Callable[[ApiClient], Awaitable[dict[str, Any]]] | None = None
     # Its setup screen needs modules that reach the page after start-up (zxcvbn, segno).
     deferred: bool = False
+    # A kind an account keeps one of: once there is one, its button says this and its
+    # setup replaces that guardian (same id) in one confirmed change.
+    replace_text: str | None = None
+    # A kind whose secret stays valid after a recovery used it (a recovery code): a new
+    # secret for the guardian (same id), offered as soon as that recovery completes, since
+    # a used secret has been typed on a device and may have been seen (NIST SP 800-63B-4).
+    renew: Callable[[Provider, AccountModel, Guardian, Site], Awaitable[Issued]] | None = None
 
     @property
     def name(self) -> str:
@@ -100,9 +121,10 @@ class DialogKind:
         return self.use_text if label == self.kind.label else f"{self.use_text} ({label})"
 
 
-def new_entry(kind: Kind, *, label: str, **fields: Any) -> Guardian:
-    """A new guardian's configuration entry: a fresh id, then exactly the kind's fields."""
-    entry = {"id": new_guardian_id(), "kind": kind.name, "label": label, **fields}
+def new_entry(kind: Kind, *, label: str, replaces: str | None = None, **fields: Any) -> Guardian:
+    """A new guardian's configuration entry: a fresh id (or the id of the guardian it
+    `replaces`, whose secret it renews), then exactly the kind's fields."""
+    entry = {"id": replaces or new_guardian_id(), "kind": kind.name, "label": label, **fields}
     if tuple(entry) != kind.entry_fields:
         raise ValueError(
             f"a {kind.name} entry has fields {tuple(entry)}, expected {kind.entry_fields}"

@@ -16,6 +16,7 @@ from vouch.dialog.api import ApiClient
 from vouch.dialog.kinds.base import (
     Approval,
     ApprovalStep,
+    Change,
     DialogKind,
     Guardian,
     SetupStep,
@@ -76,7 +77,15 @@ def setup(shell: Shell, step: SetupStep) -> None:
         stored = await shell.api.add_guardian_passkey(prefetched["challenge_id"], credential)
         label = step.model.default_label(KIND.name)
         guardian = build_entry(stored["credential_id"], label=label)
-        step.added(guardian, "Second passkey added. Save changes to start using it.")
+        step.confirm(
+            Change(
+                config=step.model.adding([guardian]),
+                heading="Add second passkey",
+                summary="Your other passkey or security key is registered. It becomes a "
+                "guardian once you confirm with the passkey you sign in with.",
+                saved="Second passkey saved.",
+            )
+        )
         await step.refetch()
 
     def failed() -> None:

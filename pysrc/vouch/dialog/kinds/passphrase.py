@@ -19,6 +19,7 @@ from vouch.dialog.kinds import _kit, _secret
 from vouch.dialog.kinds.base import (
     Approval,
     ApprovalStep,
+    Change,
     DialogKind,
     Guardian,
     SetupStep,
@@ -194,7 +195,16 @@ def _add(shell: Shell, step: SetupStep, screen: Screen) -> None:
             account=model.account,
             label=model.default_label(KIND.name),
         )
-        step.added(guardian, "Passphrase added. Save changes to start using it.")
+        step.confirm(
+            Change(
+                config=model.adding([guardian]),
+                heading="Add passphrase",
+                summary="Your passphrase will get you back in if you lose your passkey. "
+                "Your passkey confirms the change.",
+                saved="Passphrase saved.",
+                back=lambda: setup(shell, step),
+            )
+        )
 
     shell.run(derive, on_error=lambda: setup(shell, step, passphrase))
 

@@ -9,9 +9,10 @@ from starlette.responses import Response
 
 from vouch.server import accounts, audit, recovery, schemas, sessions
 from vouch.server import guardians as guardian_store
-from vouch.server.api import Endpoint, JSONResponse
+from vouch.server.api import Endpoint, JSONResponse, body_schema, read_body
 from vouch.server.context import context_of
 from vouch.server.kinds import KindRegistry
+from vouch.server.routes._common import audience_of, signed_in
 from vouch.server.storage import Transaction
 
 PASSKEYS: schemas.JSONSchema = {
@@ -122,6 +123,34 @@ async def audit_log(request: Request) -> Response:
     return await context.database.run(work)
 
 
+RESUME = body_schema({}, {"audience": schemas.AUDIENCE})
+
+
+async def resume(request: Request) -> Response:
+    """A fresh host token for a live session, which the answer keeps: a dialog reopened by
+    the same host page ("Manage account" right after signing in) carries on without asking
+    for the passkey again. Only the session's own account; no new session."""
+    context = context_of(request)
+    token = sessions.bearer_token(request)
+    body = await read_body(request, RESUME, context.config.max_body_bytes)
+    audience = audience_of(context, body)
+
+    def work(tx: Transaction) -> JSONResponse:
+        account = sessions.session_account(tx, context, token)
+        return JSONResponse(
+            signed_in(
+                tx,
+                context,
+                account_id=account["id"],
+                username=account["username"],
+                audience=audience,
+                session=token,
+            )
+        )
+
+    return await context.database.run(work)
+
+
 @functools.cache
 def endpoints(kinds: KindRegistry) -> tuple[Endpoint, ...]:
     """This module's endpoints, with the schemas of `kinds` (built once per registry)."""
@@ -139,6 +168,17 @@ def endpoints(kinds: KindRegistry) -> tuple[Endpoint, ...]:
 
 
 _ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/api/session/resume",
+        "A fresh host token for the session (a dialog reopened by the same host page)",
+        resume,
+        request_schema=RESUME,
+        response_schema=schemas.SIGNED_IN,
+        errors=("unauthorized", "audience_not_allowed"),
+        authenticated=True,
+        tag="account",
+    ),
     Endpoint(
         "GET",
         "/api/audit",
