@@ -38,10 +38,8 @@ from tests.support.stats import auc
 
 from bench import live
 from bench.webroot import ROOT
-from vouch.server.config import DEFAULT_RATE_LIMITS
 from vouch.server.kinds.shapes import DECOY_SHAPES
 
-RELAXED = [arg for name in DEFAULT_RATE_LIMITS for arg in ("--rate-limit", f"{name}=1000000/60")]
 PERCENTILES = (10, 25, 50, 75, 90, 99)
 
 
@@ -108,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout to measure")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="vouch-decoy-timing-") as directory:
-        server = live.start(Path(directory), args.tree, RELAXED)
+        server = live.start(Path(directory), args.tree, live.relaxed_limits(args.tree))
         api = Api(server.url)
         try:
             known = make_accounts(api, args.names)

@@ -7,7 +7,9 @@ here the same way: a free port, a temporary SQLite file, wait for /healthz.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,18 @@ class BenchServer:
 
     def stop(self) -> None:
         stop_process(self.process)
+
+
+def relaxed_limits(tree: Path, count: int = 10_000_000) -> list[str]:
+    """--rate-limit arguments lifting every limit `tree`'s serve.py knows (a baseline
+    checkout may name its limits differently from this one)."""
+    names = subprocess.run(
+        [sys.executable, "-c", "from vouch.server.config import DEFAULT_RATE_LIMITS as L;"
+         " print(' '.join(L))"],
+        env={**os.environ, "PYTHONPATH": str(tree / "pysrc")},
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return [arg for name in names for arg in ("--rate-limit", f"{name}={count}/60")]
 
 
 def start(directory: Path, tree: Path = ROOT, extra_args: Sequence[str] = ()) -> BenchServer:

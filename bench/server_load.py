@@ -74,10 +74,8 @@ from tests.support.soft_authenticator import (
 
 from bench import live
 from bench.webroot import ROOT
-from vouch.server.config import DEFAULT_RATE_LIMITS
 from vouch.server.recovery import reference as recovery_reference
 
-RELAXED = [arg for name in DEFAULT_RATE_LIMITS for arg in ("--rate-limit", f"{name}=10000000/60")]
 CONCURRENCY = (8, 24, 32)
 ACCOUNTS = 400
 WORKERS = os.cpu_count() or 1
@@ -511,7 +509,7 @@ async def measure(
     if rounds * len(concurrency) > 10:
         raise ValueError("each account has 10 backup codes: rounds x levels must be <= 10")
     os.makedirs(directory, exist_ok=True)
-    extra = [*RELAXED, *(["--workers", str(workers)] if workers > 1 else [])]
+    extra = [*live.relaxed_limits(tree), *(["--workers", str(workers)] if workers > 1 else [])]
     server = live.start(directory, tree, extra)
     try:
         began = time.perf_counter()
