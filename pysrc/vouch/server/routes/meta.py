@@ -13,16 +13,60 @@ JWKS_MAX_AGE = 300
 
 
 async def public_config(request: Request) -> Response:
-    """What the dialog needs before anything else: which sites may embed it."""
-    config = context_of(request).config
+    """What the dialog needs before anything else: which sites may embed it, and the OpenID
+    providers it can link and approve with (those unavailable now say so)."""
+    context = context_of(request)
+    config = context.config
     return JSONResponse(
         {
             "origin": config.origin,
             "rp_id": config.effective_rp_id,
             "allowed_origins": list(config.allowed_origins),
             "recovery_delay": config.recovery_delay_seconds,
+            "oidc_providers": [
+                provider.describe(config.oidc_redirect_uri) for provider in context.oidc
+            ],
         }
     )
+
+
+OIDC_PROVIDER: schemas.JSONSchema = {
+    "type": "object",
+    "description": "Open authorization_endpoint in a popup with client_id, response_type,"
+    " response_mode, scope, redirect_uri and nonce = base64url(SHA-256(message)): the"
+    " guardians message to link, the recovery message to approve",
+    "properties": {
+        "name": {"type": "string"},
+        "display_name": {"type": "string"},
+        "icon": {
+            "type": ["string", "null"],
+            "description": "a path on the dialog's origin or a data: URI",
+        },
+        "issuer": {"type": "string"},
+        "client_id": {"type": "string"},
+        "authorization_endpoint": {"type": ["string", "null"]},
+        "response_type": {"const": "id_token"},
+        "response_mode": {"const": "fragment"},
+        "scope": {"const": "openid"},
+        "redirect_uri": {"type": "string"},
+        "available": {"type": "boolean"},
+        "message": {"type": ["string", "null"], "description": "why it is unavailable"},
+    },
+    "required": [
+        "name",
+        "display_name",
+        "icon",
+        "issuer",
+        "client_id",
+        "authorization_endpoint",
+        "response_type",
+        "response_mode",
+        "scope",
+        "redirect_uri",
+        "available",
+        "message",
+    ],
+}
 
 
 async def jwks(request: Request) -> Response:
@@ -44,7 +88,8 @@ ENDPOINTS = [
     Endpoint(
         "GET",
         "/api/config",
-        "The dialog's public settings: origin, RP ID, allowed embedding origins, delay",
+        "The dialog's public settings: origin, RP ID, allowed embedding origins, delay, and"
+        " the OpenID providers guardians can sign in with",
         public_config,
         response_schema={
             "type": "object",
@@ -53,8 +98,9 @@ ENDPOINTS = [
                 "rp_id": {"type": "string"},
                 "allowed_origins": {"type": "array", "items": {"type": "string"}},
                 "recovery_delay": {"type": "integer", "description": "seconds"},
+                "oidc_providers": {"type": "array", "items": OIDC_PROVIDER},
             },
-            "required": ["origin", "rp_id", "allowed_origins", "recovery_delay"],
+            "required": ["origin", "rp_id", "allowed_origins", "recovery_delay", "oidc_providers"],
         },
         tag="meta",
     ),
