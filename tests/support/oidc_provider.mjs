@@ -14,8 +14,8 @@
 // Test controls, under /_test/ (this process only ever serves tests):
 //   POST /_test/rotate          a new signing key (new kid) signs from now on; the old one
 //                               stays published, as in a real rotation
-//   POST /_test/clock?offset=S  the provider's clock runs S seconds off (tokens issued in
-//                               the past: expired, or with an old iat)
+//   POST /_test/clock?offset=S  ID tokens are made S seconds off the clock (issued in the
+//                               past: expired, or with an old iat; or in the future)
 //   POST /_test/jwks_cache?max_age=S  the Cache-Control max-age its JWKS is served with
 //   GET  /_test/stats           {"jwks_requests": n, "discovery_requests": n}
 //   GET  /_test/keys            its private signing keys, so a second provider (another
@@ -28,8 +28,11 @@ import Provider from 'oidc-provider';
 
 const port = Number(process.env.OIDC_PORT || 0);
 const redirectUri = process.env.OIDC_REDIRECT_URI || 'http://localhost:1/oidc-callback.html';
+// The clock offset applies while an authorization resumes (/auth/UID), where the ID token is
+// made: the login before it runs on time, so its cookies stay valid.
 const realNow = Date.now.bind(Date);
 let offsetMs = 0;
+let tokenOffsetMs = 0;
 Date.now = () => realNow() + offsetMs;
 
 function newKey() {
@@ -40,7 +43,7 @@ function newKey() {
 let keys = process.env.OIDC_KEYS ? JSON.parse(process.env.OIDC_KEYS) : [newKey()];
 let jwksMaxAge = null;
 const stats = { jwks_requests: 0, discovery_requests: 0 };
-let issuer = process.env.OIDC_ISSUER || '';
+let issuer = process.env.OIDC_ISSUER || 'http://localhost:{port}';
 let provider = null;
 let handler = null;
 
@@ -106,8 +109,8 @@ function control(req, res, url) {
       provider = build();
       return json(res, 200, { kid: keys[0].kid });
     case 'POST /_test/clock':
-      offsetMs = Number(url.searchParams.get('offset') || 0) * 1000;
-      return json(res, 200, { offset: offsetMs / 1000 });
+      tokenOffsetMs = Number(url.searchParams.get('offset') || 0) * 1000;
+      return json(res, 200, { offset: tokenOffsetMs / 1000 });
     case 'POST /_test/jwks_cache': {
       const value = url.searchParams.get('max_age');
       jwksMaxAge = value === null ? null : Number(value);
@@ -128,12 +131,16 @@ const server = createServer((req, res) => {
   if (url.pathname.startsWith('/interaction/')) {
     return interaction(req, res).catch((error) => json(res, 400, { error: String(error) }));
   }
+  if (url.pathname.startsWith('/auth/') && tokenOffsetMs) {
+    offsetMs = tokenOffsetMs;
+    res.on('finish', () => { offsetMs = 0; });
+  }
   return handler(req, res);
 });
 
 server.listen(port, '127.0.0.1', () => {
   const bound = server.address().port;
-  issuer = issuer || `http://localhost:${bound}`;
+  issuer = issuer.replace('{port}', String(bound));
   provider = build();
   // The one line the Python side waits for.
   process.stdout.write(`${JSON.stringify({ issuer, port: bound })}\n`);

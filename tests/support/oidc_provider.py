@@ -132,6 +132,8 @@ class OpenIDProvider:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def start_provider(
@@ -152,6 +154,7 @@ def start_provider(
     line = process.stdout.readline()
     if not line:
         process.wait(timeout=10)
+        process.stdout.close()
         raise ProviderError(f"the OpenID provider did not start:\n{log_path.read_text()}")
     started = json.loads(line)
     provider = OpenIDProvider(started["issuer"], started["port"], process, log_path)

@@ -122,6 +122,11 @@ class Provider:
         return self._metadata
 
     @property
+    def untried(self) -> bool:
+        """Never fetched nor failed: the start-up fetch has not finished."""
+        return self._metadata is None and self._failed_at is None
+
+    @property
     def usable(self) -> bool:
         """Whether documents are in hand (perhaps stale): what /api/config tells the page."""
         return self._metadata is not None and self._keys is not None

@@ -17,6 +17,9 @@ async def public_config(request: Request) -> Response:
     providers it can link and approve with (those unavailable now say so)."""
     context = context_of(request)
     config = context.config
+    for provider in context.oidc:
+        if provider.untried:  # the first request after a start waits for the first fetch
+            await provider.available()
     return JSONResponse(
         {
             "origin": config.origin,
