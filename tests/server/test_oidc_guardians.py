@@ -377,3 +377,25 @@ def test_an_executed_recovery_records_its_token(
             (token_hash(given["id_token"]),),
         ).fetchone()
     assert row == (user.account, guardian.id)
+
+
+def test_a_recovery_records_its_token_on_postgresql(
+    op: OpenIDProvider, postgres_url: str, tmp_path: Path
+) -> None:
+    live = start_vouch(tmp_path, op.issuer, "--db", postgres_url)
+    try:
+        api = Api(live.url, kinds=registry())
+        user, _, guardian, sub, _ = linked_account(api, op)
+        recovery = start_recovery(api, user.username)
+        given = approve(op, recovery, guardian, sub)
+        assert execute(api, recovery, [given])["status"] == "complete"
+    finally:
+        live.stop()
+    import psycopg
+
+    with psycopg.connect(postgres_url) as connection:
+        row = connection.execute(
+            "SELECT account_id, guardian_id FROM used_id_tokens WHERE hash = %s",
+            (token_hash(given["id_token"]),),
+        ).fetchone()
+    assert row == (user.account, guardian.id)
