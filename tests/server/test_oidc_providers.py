@@ -8,6 +8,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -283,7 +284,7 @@ def test_openid_decoys_take_the_same_time_as_real_accounts(
     auc = _auc(starts["known"], starts["unknown"])
     medians = {k: round(statistics.median(v) * 1e6) for k, v in starts.items()}
     assert 0.3 < auc < 0.7, f"start: P(slower) = {auc:.2f} {medians}"
-    bodies = {}
+    bodies: dict[str, dict[str, Any]] = {}
     for key, name in names.items():
         recovery = start_recovery(api, name)
         oidc = recovery.start["guardians"][1]
@@ -291,8 +292,8 @@ def test_openid_decoys_take_the_same_time_as_real_accounts(
         bodies[key] = check_body(recovery, approval(oidc["id"], token))
     checks: dict[str, list[float]] = {key: [] for key in names}
     for round_ in range(230):
-        order = list(bodies.items()) if round_ % 2 else list(reversed(bodies.items()))
-        for key, body in order:
+        pairs = list(bodies.items()) if round_ % 2 else list(reversed(bodies.items()))
+        for key, body in pairs:
             began = time.perf_counter()
             response = api.http.post("/api/recovery/check", json=body)
             elapsed = time.perf_counter() - began
