@@ -379,6 +379,7 @@ def test_an_executed_recovery_records_its_token(
     assert row == (user.account, guardian.id)
 
 
+@pytest.mark.postgres
 def test_a_recovery_records_its_token_on_postgresql(
     op: OpenIDProvider, postgres_url: str, tmp_path: Path
 ) -> None:
