@@ -28,6 +28,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 from vouch.server import keyring
 from vouch.server.app import create_app
 from vouch.server.config import DEFAULT_RATE_LIMITS, DEFAULT_WEB_ROOT, Config, RateLimit
+from vouch.server.oidc import settings as oidc_settings
 from vouch.server.protocol import ClientLimits, http_protocol
 
 
@@ -171,8 +172,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="send Strict-Transport-Security with this max-age (default when given:"
         f" {HSTS_SECONDS}, two years); needs an https --origin",
     )
+    parser.add_argument(
+        "--oidc-provider",
+        action="append",
+        default=[],
+        metavar="NAME=ISSUER_URL,CLIENT_ID",
+        help="an OpenID provider whose users can be guardians (repeatable), e.g."
+        " google=https://accounts.google.com,1234.apps.googleusercontent.com; also"
+        f" ${oidc_settings.ENV_VARIABLE}, ;-separated (README, OpenID Connect guardians)",
+    )
+    parser.add_argument(
+        "--oidc-provider-name",
+        action="append",
+        default=[],
+        metavar="NAME=TEXT",
+        help="the name the dialog shows for a provider (default: NAME capitalised)",
+    )
+    parser.add_argument(
+        "--oidc-provider-icon",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a provider's icon: a path on the dialog's origin (/icons/google.svg) or a"
+        " data:image/ URI",
+    )
     args = parser.parse_args(argv)
     _check_security_options(parser, args)
+    try:
+        providers = oidc_settings.parse_providers(
+            args.oidc_provider, os.environ.get(oidc_settings.ENV_VARIABLE)
+        )
+        args.oidc_providers = tuple(
+            oidc_settings.with_display(providers, args.oidc_provider_name, args.oidc_provider_icon)
+        )
+    except oidc_settings.ProviderSettingError as exc:
+        parser.error(str(exc))
     return args
 
 
@@ -243,6 +277,7 @@ def config_from(args: argparse.Namespace) -> Config:
         signing_keys=args.signing_keys,
         decoy_key=args.decoy_key,
         hsts_max_age=args.hsts,
+        oidc_providers=args.oidc_providers,
     )
 
 

@@ -10,6 +10,7 @@ the OpenAPI document is exercised by every test that uses this client.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,16 +36,20 @@ from vouch.dialog import kinds as dialog_kinds
 from vouch.dialog.guardian_setup import new_guardian_id
 from vouch.dialog.kinds.base import signed_approval
 from vouch.dialog.recovery_flow import RecoveryFlow
+from vouch.server.kinds import KindRegistry
 from vouch.server.recovery import reference as recovery_reference
 from vouch.server.routes import all_endpoints
 
 PROVIDER = NativeProvider()
 # The cheapest parameters vouch's policy accepts: the tests are about the server.
 CHEAP_KDF = Argon2Params(memory_kib=19 * 1024, iterations=2, lanes=1)
-_SCHEMAS = {
-    (endpoint.method, endpoint.path): {"200": endpoint.response_schema, **endpoint.other_responses}
-    for endpoint in all_endpoints()
-}
+
+
+@functools.cache
+def _schemas(kinds: KindRegistry | None) -> dict[tuple[str, str], dict[str, Any]]:
+    """The response schemas of a server running `kinds` (None: the default ones)."""
+    endpoints = all_endpoints() if kinds is None else all_endpoints(kinds)
+    return {(e.method, e.path): {"200": e.response_schema, **e.other_responses} for e in endpoints}
 
 
 def unique_name(prefix: str = "user") -> str:
@@ -72,10 +77,17 @@ class Api:
     """httpx against one live server; `call` checks the status and the response schema."""
 
     def __init__(
-        self, url: str, *, base_url: str = "", transport: httpx.HTTPTransport | None = None
+        self,
+        url: str,
+        *,
+        base_url: str = "",
+        transport: httpx.HTTPTransport | None = None,
+        kinds: KindRegistry | None = None,
     ):
-        """`url` is the origin the dialog runs at; `base_url` where requests go, if elsewhere."""
+        """`url` is the origin the dialog runs at; `base_url` where requests go, if elsewhere;
+        `kinds` the guardian kinds the server runs, if not the default ones (its schemas)."""
         self.url = url
+        self.schemas = _schemas(kinds)
         self.http = httpx.Client(base_url=base_url or url, timeout=30, transport=transport)
         # Kept until close_clients() (end of the session), so no keep-alive socket is left
         # to the garbage collector, which would warn about it in whatever test runs then.
@@ -102,7 +114,7 @@ class Api:
         if response.status_code != status:
             raise ApiError(f"{method} {path}: {response.status_code} {response.text}")
         data: dict[str, Any] = response.json()
-        schema = _SCHEMAS[(method, path)].get(str(status))
+        schema = self.schemas[(method, path)].get(str(status))
         if schema is not None:
             Draft202012Validator(schema).validate(data)
         return data

@@ -25,6 +25,10 @@ class Proof(Enum):
     SIGNATURE = "signature"  # Ed25519 over the recovery message, made in the page
     ASSERTION = "assertion"  # WebAuthn assertion, challenge = SHA-256(recovery message)
     OUT_OF_BAND = "out_of_band"  # recorded by the server (recovery_approvals), not sent
+    # An OpenID Connect ID token, nonce = base64url(SHA-256(recovery message)), obtained in
+    # the page from the guardian's provider; the server verifies it against the provider's
+    # published keys.
+    ID_TOKEN = "id_token"  # noqa: S105 (a proof field's name, not a secret)
 
 
 # The fields every configuration entry and every public descriptor has.
@@ -88,6 +92,18 @@ PASSKEY = Kind(
     proof=Proof.ASSERTION,
 )
 
+# An identity at an OpenID provider (any: Google is configuration). The entry the owner
+# signs names the provider and a salt the page chose; the server adds, from the ID token
+# that links it, the issuer, the audience and HMAC-SHA256(salt, sub), never the token or an
+# address. A recovering user is shown which provider to sign in with, nothing more.
+OIDC = Kind(
+    name="oidc",
+    label="Linked account",
+    config_fields=("provider", "salt"),
+    public_fields=("provider",),
+    proof=Proof.ID_TOKEN,
+)
+
 
 class KindTable(Mapping[str, Kind]):
     """The kinds by name, in the order the dialog offers them."""
@@ -114,3 +130,7 @@ class KindTable(Mapping[str, Kind]):
 
 
 KINDS = KindTable(PASSPHRASE, RECOVERY_CODE, BACKUP_CODES, PASSKEY)
+# Every kind described here, the dialog's and those a server runs only when configured for
+# them (an OpenID guardian needs a provider: `serve.py --oidc-provider`). The dialog offers
+# `oidc` once its screens exist; until then it is a server-side kind.
+ALL_KINDS = KindTable(*KINDS.values(), OIDC)

@@ -25,7 +25,8 @@ from vouch.server.context import Context
 from vouch.server.decoys import Decoys
 from vouch.server.errors import RateLimited, VouchError
 from vouch.server.headers import SecurityHeaders, headers_for, strict_transport_security
-from vouch.server.kinds import DEFAULT_KINDS, KindRegistry
+from vouch.server.kinds import DEFAULT_KINDS, KindRegistry, kinds_for
+from vouch.server.oidc.provider import Providers
 from vouch.server.openapi import build_openapi
 from vouch.server.routes import all_endpoints
 from vouch.server.static import PrecompressedStaticFiles
@@ -98,6 +99,7 @@ def build_context(
     *,
     clock: Callable[[], float] = time.time,
     kinds: KindRegistry = DEFAULT_KINDS,
+    oidc: Providers | None = None,
 ) -> Context:
     """Everything the handlers share, including the secrets (given in `config`, or kept in
     the database)."""
@@ -113,6 +115,7 @@ def build_context(
         ),
         decoys=Decoys(secrets.decoy_key, kinds),
         kinds=kinds,
+        oidc=oidc if oidc is not None else Providers([]),
         clock=clock,
     )
 
@@ -121,11 +124,15 @@ def create_app(
     config: Config, *, database: Database | None = None, kinds: KindRegistry | None = None
 ) -> Starlette:
     """The app for `config`; `kinds` are the guardian kinds it runs (all of vouch's by
-    default): the request schemas and the OpenAPI document are built from them, once."""
-    kinds = kinds or DEFAULT_KINDS
+    default, with OpenID guardians when `config` names providers): the request schemas and
+    the OpenAPI document are built from them, once."""
+    oidc = Providers.from_settings(config.oidc_providers)
+    kinds = kinds or kinds_for(oidc)
     if config.hsts_max_age > 0 and strict_transport_security(config) is None:
         log.warning("HSTS is not sent: the origin %s is not https", config.origin)
-    context = build_context(config, database or open_database(config.database), kinds=kinds)
+    context = build_context(
+        config, database or open_database(config.database), kinds=kinds, oidc=oidc
+    )
     endpoints = all_endpoints(kinds)
     openapi = build_openapi(endpoints)
 
@@ -138,9 +145,15 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(maintenance.run_forever(context.database, context.clock))
+        # In the background: a provider that is slow or down must not hold up the start
+        # (its guardians are refused until it answers; vouch.server.oidc.provider).
+        loading = asyncio.create_task(context.oidc.load_all())
         try:
             yield
         finally:
+            loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loading
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -9,7 +9,7 @@ from typing import Any
 
 from vouch.server.context import Context
 from vouch.server.errors import ChallengeError
-from vouch.server.storage import Transaction
+from vouch.server.storage import Row, Transaction
 
 
 @dataclass(frozen=True)
@@ -51,27 +51,23 @@ def issue(
     return challenge
 
 
-def consume(tx: Transaction, context: Context, challenge_id: str, purpose: str) -> Challenge:
-    """Mark the challenge used, or say exactly why it cannot be.
+def peek(tx: Transaction, context: Context, challenge_id: str, purpose: str) -> Challenge:
+    """The challenge, if it could be consumed now, without consuming it (for a proof that is
+    checked before the transaction that consumes it)."""
+    return _usable(
+        tx.one("SELECT * FROM challenges WHERE id = ?", (challenge_id,)), purpose, context.now()
+    )
 
-    The conditional UPDATE is what makes it single use: of two racing requests, only one
-    changes the row; the other sees rowcount 0 and is refused.
-    """
-    row = tx.one("SELECT * FROM challenges WHERE id = ?", (challenge_id,))
+
+def _usable(row: Row | None, purpose: str, now: int) -> Challenge:
     if row is None:
         raise ChallengeError("Unknown challenge: start again.")
     if row["purpose"] != purpose:
         raise ChallengeError(f'This challenge is for "{row["purpose"]}", not "{purpose}".')
     if row["used_at"] is not None:
         raise ChallengeError("This challenge was already used: start again.", code="challenge_used")
-    now = context.now()
     if row["expires_at"] <= now:
         raise ChallengeError("This challenge has expired: start again.", code="challenge_expired")
-    changed = tx.execute(
-        "UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL", (now, challenge_id)
-    )
-    if changed != 1:
-        raise ChallengeError("This challenge was already used: start again.", code="challenge_used")
     return Challenge(
         id=row["id"],
         challenge=bytes(row["challenge"]),
@@ -79,3 +75,21 @@ def consume(tx: Transaction, context: Context, challenge_id: str, purpose: str) 
         data=json.loads(row["data"]),
         expires_at=row["expires_at"],
     )
+
+
+def consume(tx: Transaction, context: Context, challenge_id: str, purpose: str) -> Challenge:
+    """Mark the challenge used, or say exactly why it cannot be.
+
+    The conditional UPDATE is what makes it single use: of two racing requests, only one
+    changes the row; the other sees rowcount 0 and is refused.
+    """
+    now = context.now()
+    challenge = _usable(
+        tx.one("SELECT * FROM challenges WHERE id = ?", (challenge_id,)), purpose, now
+    )
+    changed = tx.execute(
+        "UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL", (now, challenge_id)
+    )
+    if changed != 1:
+        raise ChallengeError("This challenge was already used: start again.", code="challenge_used")
+    return challenge

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from vouch.server.oidc.settings import ProviderSettings
     from vouch.server.tokens import SigningKey
 
 DEFAULT_WEB_ROOT = Path(__file__).resolve().parents[3] / "web"
@@ -94,6 +95,13 @@ class Config:
     signing_keys: tuple[SigningKey, ...] = ()
     decoy_key: bytes | None = field(default=None, repr=False)
     hsts_max_age: int = 0
+    # OpenID providers whose users can be guardians (vouch.server.oidc.settings).
+    oidc_providers: tuple[ProviderSettings, ...] = ()
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        """Where providers send the dialog's sign-in popup back to (registered with each)."""
+        return f"{self.origin}/oidc-callback.html"
 
     @cached_property
     def effective_rp_id(self) -> str:

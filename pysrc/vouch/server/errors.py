@@ -68,6 +68,20 @@ class ApprovalInvalid(VouchError):
     code = "approval_invalid"
 
 
+class IdTokenRefused(VouchError):
+    """An OpenID Connect ID token was refused: each reason has its own code and sentence."""
+
+    code = "id_token_invalid"
+
+
+class ProviderUnavailable(VouchError):
+    """An OpenID provider's keys cannot be had right now (it is down, or misconfigured).
+
+    A 400, not a 5xx: the server works, and the page can offer another guardian."""
+
+    code = "oidc_provider_unavailable"
+
+
 class Unauthorized(VouchError):
     status = 401
     code = "unauthorized"
@@ -114,6 +128,19 @@ STATUS_OF: dict[str, int] = {
     "approval_invalid": 400,
     "out_of_band_approval": 400,
     "new_credential_mismatch": 400,
+    "oidc_provider_unavailable": 400,
+    "id_token_malformed": 400,
+    "id_token_algorithm": 400,
+    "id_token_unknown_key": 400,
+    "id_token_signature": 400,
+    "id_token_issuer": 400,
+    "id_token_audience": 400,
+    "id_token_expired": 400,
+    "id_token_too_old": 400,
+    "id_token_not_yet_valid": 400,
+    "id_token_claims": 400,
+    "id_token_nonce": 400,
+    "id_token_used": 409,
     "unauthorized": 401,
     "not_found": 404,
     "method_not_allowed": 405,

@@ -95,6 +95,42 @@ def parse_config(
     return threshold, guardians
 
 
+def with_links(
+    tx: Transaction,
+    account_id: str,
+    guardians: list[Guardian],
+    linked: Mapping[str, Guardian],
+    *,
+    kinds: KindRegistry = DEFAULT_KINDS,
+) -> list[Guardian]:
+    """The guardians of a change, each of a linked kind with its link: the one the change
+    brings (`linked`, verified), or the one it already has (saved again unchanged); a new
+    one without a link is refused. Reads the stored guardians only if a linked kind is in
+    the change."""
+    if not any(kinds[g.kind].link_schema is not None for g in guardians):
+        return guardians
+    stored = {guardian.id: guardian for guardian in load(tx, account_id, kinds)}
+    result: list[Guardian] = []
+    for n, guardian in enumerate(guardians):
+        kind = kinds[guardian.kind]
+        if kind.link_schema is None:
+            result.append(guardian)
+            continue
+        made = linked.get(guardian.id)
+        if made is not None:
+            result.append(replace(made, label=guardian.label, created_at=guardian.created_at))
+            continue
+        old = stored.get(guardian.id)
+        kept = None if old is None else kind.keeps_link(guardian, old)
+        if kept is None:
+            raise invalid(
+                f"guardians[{n}] ({guardian.kind}) is new: link it with a"
+                f" {kind.kind.proof_field} in links"
+            )
+        result.append(kept)
+    return result
+
+
 def config_entry(guardian: Guardian, kinds: KindRegistry = DEFAULT_KINDS) -> dict[str, Any]:
     """The guardian as it appears in a configuration the owner signs."""
     return {

@@ -1,7 +1,8 @@
 """Housekeeping: forget what can no longer be used, so tables stay the size of live state.
 
 Expired challenges, unexecuted recoveries (decoys included), the out-of-band approvals of
-expired recoveries, and rate-limit windows that have closed. Run every few minutes by the
+expired recoveries, rate-limit windows that have closed, and the hashes of used ID tokens
+that have expired. Run every few minutes by the
 app's lifespan; harmless to run from several processes at once.
 """
 
@@ -29,6 +30,8 @@ def prune(tx: Transaction, now: int) -> int:
         "DELETE FROM recoveries WHERE status = 'started' AND expires_at < ?", (cutoff,)
     )
     removed += tx.execute("DELETE FROM rate_limits WHERE window_end < ?", (now,))
+    # An expired ID token is refused before its hash is looked up.
+    removed += tx.execute("DELETE FROM used_id_tokens WHERE expires_at < ?", (cutoff,))
     return removed
 
 

@@ -3,15 +3,37 @@
 Each module (`passphrase`, `recovery_code`, `backup_codes`, `passkey`) is one kind's whole
 server side, as `base.ServerKind` describes it; the three signature kinds share
 `_ed25519`. Adding a kind means a module here, its entry in `vouch.core.kinds`, and its
-place in `DEFAULT_KINDS` (and, once it is common, in the decoy shapes).
+place in `DEFAULT_KINDS` (and, once it is common, in the decoy shapes). `oidc` is run only
+by a server with OpenID providers configured (`kinds_for`): it needs them to do anything.
 """
 
 from __future__ import annotations
 
-from vouch.server.kinds import backup_codes, passkey, passphrase, recovery_code
+from vouch.server.kinds import backup_codes, oidc, passkey, passphrase, recovery_code
 from vouch.server.kinds.base import Approved, Guardian, GuardianSet, ServerKind
 from vouch.server.kinds.registry import KindRegistry
+from vouch.server.kinds.shapes import DECOY_SHAPES, OIDC_DECOY_SHAPES
+from vouch.server.oidc.provider import Providers
 
 DEFAULT_KINDS = KindRegistry(passphrase.KIND, recovery_code.KIND, backup_codes.KIND, passkey.KIND)
 
-__all__ = ["DEFAULT_KINDS", "Approved", "Guardian", "GuardianSet", "KindRegistry", "ServerKind"]
+
+def kinds_for(providers: Providers) -> KindRegistry:
+    """The kinds a server runs: the default ones, and OpenID guardians if it has providers
+    (with the decoy shapes that include them)."""
+    if not providers:
+        return DEFAULT_KINDS
+    return KindRegistry(
+        *DEFAULT_KINDS, oidc.OpenIDConnect(providers), shapes=DECOY_SHAPES + OIDC_DECOY_SHAPES
+    )
+
+
+__all__ = [
+    "DEFAULT_KINDS",
+    "Approved",
+    "Guardian",
+    "GuardianSet",
+    "KindRegistry",
+    "ServerKind",
+    "kinds_for",
+]

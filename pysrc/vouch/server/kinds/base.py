@@ -191,6 +191,12 @@ class ServerKind(ABC):
 
     # A configuration --------------------------------------------------------------------
 
+    # Whether a new guardian of this kind must be linked when the owner confirms it: the
+    # change then carries a proof (in `links`, {guardian_id, <proof field>}) made over the
+    # guardians message, from which `link` takes what the guardian keeps (an OpenID
+    # identity's commitment). None: its entry alone is the guardian.
+    link_schema: ClassVar[JSONSchema | None] = None
+
     @abstractmethod
     def parse(self, where: str, entry: Mapping[str, Any], guardian: Guardian) -> Guardian:
         """`guardian` (id, kind, label, created_at) with this kind's fields of `entry`, whose
@@ -199,6 +205,18 @@ class ServerKind(ABC):
     @abstractmethod
     def entry_values(self, guardian: Guardian) -> dict[str, Any]:
         """Its fields of the configuration entry the owner signed, as the page built them."""
+
+    async def link(
+        self, context: Context, guardian: Guardian, proof: Any, *, message: bytes
+    ) -> Guardian:
+        """`guardian` as parsed, with what the proof over the guardians `message` adds; raise
+        if the proof does not verify. Only for a kind with a `link_schema`."""
+        raise NotImplementedError(f"{self.name} guardians are not linked")
+
+    def keeps_link(self, guardian: Guardian, stored: Guardian) -> Guardian | None:
+        """`guardian` (parsed from a change, not linked again) with the link `stored` has,
+        if `stored` is the same guardian; None if it needs a new link."""
+        return None
 
     def owner_values(self, guardian: Guardian) -> dict[str, Any]:
         """Server state the signed-in owner sees besides the entry."""

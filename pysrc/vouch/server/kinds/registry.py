@@ -28,6 +28,7 @@ LABEL: JSONSchema = {"type": "string", "minLength": 1, "maxLength": 100}
 PROOF_NOTES = {
     Proof.SIGNATURE: "Ed25519 over the recovery message",
     Proof.ASSERTION: "WebAuthn, challenge = SHA-256 of the recovery message",
+    Proof.ID_TOKEN: "OpenID Connect ID token, nonce = base64url(SHA-256(recovery message))",
 }
 
 
@@ -53,6 +54,7 @@ class KindRegistry:
         self.owner_schema = _owner_schema(kinds, self.entry_schema)
         self.public_schema = _public_schema(kinds, self.names())
         self.approval_schema = _approval_schema(kinds)
+        self.link_schema = _link_schema(kinds)
 
     def __getitem__(self, name: str) -> ServerKind:
         kind = self._kinds.get(name)
@@ -214,6 +216,27 @@ def _approval_schema(kinds: tuple[ServerKind, ...]) -> JSONSchema:
             "guardian_id": {"type": "string", "minLength": 1, "maxLength": 64},
             **proofs,
         },
+        "required": ["guardian_id"],
+        "additionalProperties": False,
+    }
+
+
+def _link_schema(kinds: tuple[ServerKind, ...]) -> JSONSchema | None:
+    """One link of a new guardian in a change ({guardian_id, <proof field>}); None when no
+    kind of the registry is linked (the change then has no `links`)."""
+    linked = [kind for kind in kinds if kind.link_schema is not None]
+    if not linked:
+        return None
+    proofs: dict[str, JSONSchema] = {}
+    for kind in linked:
+        assert kind.link_schema is not None
+        proofs.setdefault(kind.kind.proof_field, kind.link_schema)
+    names = ", ".join(kind.name for kind in linked)
+    return {
+        "type": "object",
+        "description": f"The proof linking a new guardian ({names}), made over the guardians"
+        " message: an ID token's nonce is base64url(SHA-256(guardians message))",
+        "properties": {"guardian_id": GUARDIAN_ID, **proofs},
         "required": ["guardian_id"],
         "additionalProperties": False,
     }

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,7 +25,8 @@ from vouch.server import guardians as guardian_store
 from vouch.server.api import Endpoint, JSONResponse, body_schema, decode_b64, read_body
 from vouch.server.context import Context, context_of
 from vouch.server.errors import BadRequest, ChallengeError, Conflict, VerificationFailed
-from vouch.server.kinds import KindRegistry
+from vouch.server.kinds import Guardian, KindRegistry
+from vouch.server.kinds.base import invalid
 from vouch.server.storage import Row, Transaction
 
 CHANGE_PURPOSE = "guardians"
@@ -65,12 +68,21 @@ def kind_schemas(kinds: KindRegistry) -> KindSchemas:
         "required": ["threshold", "guardians"],
         "additionalProperties": False,
     }
+    links: dict[str, schemas.JSONSchema] = {}
+    if kinds.link_schema is not None:
+        links["links"] = {
+            "type": "array",
+            "items": kinds.link_schema,
+            "maxItems": guardian_store.MAX_GUARDIANS,
+            "description": "one link per new guardian of a linked kind (an OpenID identity)",
+        }
     put = body_schema(
         {
             "challenge_id": schemas.CHALLENGE_ID,
             "config": config,
             "assertion": schemas.WEBAUTHN_CREDENTIAL,
-        }
+        },
+        links,
     )
     response: schemas.JSONSchema = {
         "type": "object",
@@ -188,12 +200,62 @@ async def add_passkey(request: Request) -> Response:
     return await context.database.run(work)
 
 
+async def _linked(
+    context: Context, token: str, body: Mapping[str, Any]
+) -> tuple[bytes | None, dict[str, Guardian]]:
+    """The new guardians the change links (`links`), verified over the guardians message,
+    and the challenge they were verified with (None without links).
+
+    Their proofs may need the network (an OpenID provider's keys), so they are checked
+    before the transaction, against the challenge read but not consumed; the transaction
+    then consumes that same challenge, or refuses."""
+    links = body.get("links") or []
+    if not links:
+        return None, {}
+    config = body["config"]
+
+    def peek(tx: Transaction) -> tuple[str, bytes]:
+        account = sessions.session_account(tx, context, token)
+        challenge = challenges.peek(tx, context, body["challenge_id"], CHANGE_PURPOSE)
+        if challenge.account_id != account["id"]:
+            raise ChallengeError("This challenge was issued to another account: start again.")
+        return account["id"], challenge.challenge
+
+    account_id, challenge = await context.database.run(peek)
+    try:
+        message = guardians_message(GuardiansChange(account_id, challenge, config))
+    except MalformedInput as exc:
+        raise BadRequest(str(exc), code="invalid_guardians") from exc
+    entries = {str(entry.get("id")): (n, entry) for n, entry in enumerate(config["guardians"])}
+    linked: dict[str, Guardian] = {}
+    for n, link in enumerate(links):
+        guardian_id = link["guardian_id"]
+        if guardian_id not in entries:
+            raise invalid(f"links[{n}] names guardian {guardian_id!r}, not in the configuration")
+        if guardian_id in linked:
+            raise invalid(f"links[{n}] links guardian {guardian_id!r} twice")
+        index, entry = entries[guardian_id]
+        guardian = guardian_store.parse_guardian(
+            index, entry, now=context.now(), kinds=context.kinds
+        )
+        kind = context.kinds[guardian.kind]
+        proof = link.get(kind.kind.proof_field)
+        if kind.link_schema is None or proof is None:
+            raise invalid(
+                f"links[{n}] has no {kind.kind.proof_field} for guardian {guardian_id!r}"
+                f" ({guardian.kind} guardians are not linked that way)"
+            )
+        linked[guardian_id] = await kind.link(context, guardian, proof, message=message)
+    return challenge, linked
+
+
 async def replace_guardians(request: Request) -> Response:
     context = context_of(request)
     token = sessions.bearer_token(request)
     body = await read_body(request, kind_schemas(context.kinds).put, context.config.max_body_bytes)
     config = body["config"]
     assertion = body["assertion"]
+    linked_with, linked = await _linked(context, token, body)
 
     def work(tx: Transaction) -> JSONResponse:
         account = sessions.session_account(tx, context, token)
@@ -205,6 +267,11 @@ async def replace_guardians(request: Request) -> Response:
             config, guardian_credentials=guardian_passkeys, now=context.now(), kinds=context.kinds
         )
         challenge = _own_challenge(tx, context, body["challenge_id"], CHANGE_PURPOSE, account_id)
+        if linked_with is not None and challenge.challenge != linked_with:
+            raise ChallengeError("This challenge changed while the change was checked.")
+        guardians = guardian_store.with_links(
+            tx, account_id, guardians, linked, kinds=context.kinds
+        )
         stored = accounts.find_credential(tx, assertion["id"])
         if stored is not None and stored.revoked and stored.account_id == account_id:
             _not_recovered_since(tx, account)  # revoked by a recovery that just committed?

@@ -14,8 +14,13 @@ JWKS_MAX_AGE = 300
 
 async def public_config(request: Request) -> Response:
     """What the dialog needs before anything else: where it lives, which sites may embed it,
-    and the names people know those sites by (the recovery kit names the site)."""
-    config = context_of(request).config
+    the names people know those sites by (the recovery kit names the site), and the OpenID
+    providers it can link and approve with (those unavailable now say so)."""
+    context = context_of(request)
+    config = context.config
+    for provider in context.oidc:
+        if provider.untried:  # the first request after a start waits for the first fetch
+            await provider.available()
     return JSONResponse(
         {
             "origin": config.origin,
@@ -24,8 +29,50 @@ async def public_config(request: Request) -> Response:
             "allowed_origins": list(config.allowed_origins),
             "site_names": {origin: config.site_name(origin) for origin in config.allowed_origins},
             "recovery_delay": config.recovery_delay_seconds,
+            "oidc_providers": [
+                provider.describe(config.oidc_redirect_uri) for provider in context.oidc
+            ],
         }
     )
+
+
+OIDC_PROVIDER: schemas.JSONSchema = {
+    "type": "object",
+    "description": "Open authorization_endpoint in a popup with client_id, response_type,"
+    " response_mode, scope, redirect_uri and nonce = base64url(SHA-256(message)): the"
+    " guardians message to link, the recovery message to approve",
+    "properties": {
+        "name": {"type": "string"},
+        "display_name": {"type": "string"},
+        "icon": {
+            "type": ["string", "null"],
+            "description": "a path on the dialog's origin or a data: URI",
+        },
+        "issuer": {"type": "string"},
+        "client_id": {"type": "string"},
+        "authorization_endpoint": {"type": ["string", "null"]},
+        "response_type": {"const": "id_token"},
+        "response_mode": {"const": "fragment"},
+        "scope": {"const": "openid"},
+        "redirect_uri": {"type": "string"},
+        "available": {"type": "boolean"},
+        "message": {"type": ["string", "null"], "description": "why it is unavailable"},
+    },
+    "required": [
+        "name",
+        "display_name",
+        "icon",
+        "issuer",
+        "client_id",
+        "authorization_endpoint",
+        "response_type",
+        "response_mode",
+        "scope",
+        "redirect_uri",
+        "available",
+        "message",
+    ],
+}
 
 
 async def jwks(request: Request) -> Response:
@@ -48,7 +95,7 @@ ENDPOINTS = [
         "GET",
         "/api/config",
         "The dialog's public settings: origin, RP ID and name, allowed embedding origins and"
-        " their names, delay",
+        " their names, delay, and the OpenID providers guardians can sign in with",
         public_config,
         response_schema={
             "type": "object",
@@ -64,6 +111,7 @@ ENDPOINTS = [
                     "additionalProperties": {"type": "string"},
                 },
                 "recovery_delay": {"type": "integer", "description": "seconds"},
+                "oidc_providers": {"type": "array", "items": OIDC_PROVIDER},
             },
             "required": [
                 "origin",
@@ -72,6 +120,7 @@ ENDPOINTS = [
                 "allowed_origins",
                 "site_names",
                 "recovery_delay",
+                "oidc_providers",
             ],
         },
         tag="meta",

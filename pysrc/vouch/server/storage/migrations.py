@@ -251,6 +251,24 @@ def _hash_recovery_ids(tx: Transaction) -> None:
 
 MIGRATIONS.append((5, [_hash_recovery_ids]))
 
+MIGRATIONS.append(
+    (
+        6,
+        [
+            # The ID tokens that approved a recovery (an oidc guardian's), by their SHA-256:
+            # written in the transaction that executes it, so a token approves once. Kept
+            # until the token expires (and a grace period), when it could not be used anyway.
+            """CREATE TABLE used_id_tokens (
+                hash TEXT PRIMARY KEY,
+                account_id TEXT NOT NULL,
+                guardian_id TEXT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX used_id_tokens_expiry ON used_id_tokens(expires_at)",
+        ],
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
