@@ -21,9 +21,13 @@ from tests.support import oidc_provider
 from tests.support.live_server import LiveServer
 from tests.support.oidc_provider import CLIENT_ID, OpenIDProvider
 from tests.support.soft_authenticator import b64, unb64
-from vouch.core.messages import GuardiansChange, guardians_message, webauthn_challenge_for
+from vouch.core.messages import (
+    GuardiansChange,
+    guardians_message,
+    oidc_nonce_for,
+    webauthn_challenge_for,
+)
 from vouch.server.kinds import KindRegistry, kinds_for
-from vouch.server.kinds.oidc import nonce_for
 from vouch.server.oidc.provider import Providers
 from vouch.server.oidc.settings import ProviderSettings
 
@@ -99,7 +103,7 @@ def link(
     """Save the configuration, linking guardian id -> sub with real tokens for this change."""
 
     def tokens(message: bytes) -> dict[str, str]:
-        return {gid: op.id_token(nonce_for(message), sub=sub) for gid, sub in subs.items()}
+        return {gid: op.id_token(oidc_nonce_for(message), sub=sub) for gid, sub in subs.items()}
 
     body = change_body(api, user, threshold, guardians, tokens)
     return api.call("PUT", "/api/guardians", body, session=user.session)
@@ -110,7 +114,7 @@ def approval(guardian_id: str, token: str) -> dict[str, str]:
 
 
 def approve(op: OpenIDProvider, recovery: Recovery, guardian: Guardian, sub: str) -> dict[str, str]:
-    return approval(guardian.id, op.id_token(nonce_for(recovery.message()), sub=sub))
+    return approval(guardian.id, op.id_token(oidc_nonce_for(recovery.message()), sub=sub))
 
 
 def check_body(recovery: Recovery, approval_: dict[str, str]) -> dict[str, Any]:

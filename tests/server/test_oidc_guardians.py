@@ -38,7 +38,8 @@ from tests.server.oidc_helpers import (
 from tests.support import oidc_provider
 from tests.support.live_server import LiveServer
 from tests.support.oidc_provider import OTHER_CLIENT_ID, OpenIDProvider
-from vouch.server.kinds.oidc import nonce_for, token_hash
+from vouch.core.messages import oidc_nonce_for
+from vouch.server.kinds.oidc import token_hash
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +168,7 @@ def test_a_new_identity_needs_a_token_bound_to_this_change(api: Api, op: OpenIDP
     )
     assert error["message"] == "guardians[0] (oidc) is new: link it with a id_token in links"
     # A token obtained for another message (another change) links nothing.
-    other = op.id_token(nonce_for(b"vouch/v1/guardians\n{}"), sub="alice")
+    other = op.id_token(oidc_nonce_for(b"vouch/v1/guardians\n{}"), sub="alice")
     body = change_body(api, user, 1, [guardian], lambda message: {guardian.id: other})
     api.refused(
         "PUT", "/api/guardians", body, status=400, code="id_token_nonce", session=user.session
@@ -179,7 +180,7 @@ def test_a_new_identity_needs_a_token_bound_to_this_change(api: Api, op: OpenIDP
         1,
         [guardian],
         lambda message: {
-            guardian.id: op.id_token(nonce_for(message), sub="alice", client=OTHER_CLIENT_ID)
+            guardian.id: op.id_token(oidc_nonce_for(message), sub="alice", client=OTHER_CLIENT_ID)
         },
     )
     api.refused(
@@ -236,19 +237,21 @@ def test_a_token_for_another_recovery_is_refused(
     user, _, sub = account
     first = start_recovery(api, user.username)
     second = start_recovery(api, user.username)
-    token = op.id_token(nonce_for(first.message()), sub=sub)
+    token = op.id_token(oidc_nonce_for(first.message()), sub=sub)
     assert refused(api, second, token, "id_token_nonce").startswith(
         "This ID token was obtained for something else"
     )
     # ... or for the same recovery with another new passkey.
-    token = op.id_token(nonce_for(first.message(new_credential=second.new_credential())), sub=sub)
+    token = op.id_token(
+        oidc_nonce_for(first.message(new_credential=second.new_credential())), sub=sub
+    )
     refused(api, first, token, "id_token_nonce")
 
 
 def test_another_identity_is_refused(api: Api, op: OpenIDProvider, account: Any) -> None:
     user, _, _ = account
     recovery = start_recovery(api, user.username)
-    token = op.id_token(nonce_for(recovery.message()), sub="someone-else")
+    token = op.id_token(oidc_nonce_for(recovery.message()), sub="someone-else")
     assert refused(api, recovery, token, "approval_invalid") == (
         "That account is not the one linked to this guardian."
     )
@@ -259,7 +262,7 @@ def test_tokens_for_another_client_or_from_another_issuer_are_refused(
 ) -> None:
     user, _, sub = account
     recovery = start_recovery(api, user.username)
-    nonce = nonce_for(recovery.message())
+    nonce = oidc_nonce_for(recovery.message())
     token = op.id_token(nonce, sub=sub, client=OTHER_CLIENT_ID)
     refused(api, recovery, token, "id_token_audience")
     # A second issuer signing with the same keys (as a multi-tenant provider does): the
@@ -275,7 +278,7 @@ def test_tokens_for_another_client_or_from_another_issuer_are_refused(
 def test_expired_and_old_tokens_are_refused(api: Api, op: OpenIDProvider, account: Any) -> None:
     user, _, sub = account
     recovery = start_recovery(api, user.username)
-    nonce = nonce_for(recovery.message())
+    nonce = oidc_nonce_for(recovery.message())
     # Issued an hour ago, valid for ten minutes.
     refused(api, recovery, op.id_token(nonce, sub=sub, clock_offset=-3600), "id_token_expired")
     # Issued seven minutes ago, unexpired, but older than vouch accepts.
@@ -295,7 +298,7 @@ def test_forged_tokens_are_refused(api: Api, op: OpenIDProvider, account: Any) -
         "sub": sub,
         "iat": now,
         "exp": now + 300,
-        "nonce": nonce_for(recovery.message()),
+        "nonce": oidc_nonce_for(recovery.message()),
     }
     kid = op.keys()[0]["kid"]
     assert refused(api, recovery, forge({"alg": "none"}, claims), "id_token_algorithm") == (
@@ -305,7 +308,7 @@ def test_forged_tokens_are_refused(api: Api, op: OpenIDProvider, account: Any) -
     hs256 = forge({"alg": "HS256", "kid": kid, "typ": "JWT"}, claims, public)
     refused(api, recovery, hs256, "id_token_algorithm")
     # A real token with its claims changed: the signature no longer verifies.
-    real = op.id_token(nonce_for(recovery.message()), sub="attacker")
+    real = op.id_token(oidc_nonce_for(recovery.message()), sub="attacker")
     header, _, signature = real.split(".")
     payload = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
     refused(api, recovery, f"{header}.{payload}.{signature}", "id_token_signature")
@@ -352,7 +355,7 @@ def test_a_used_token_is_refused(
 ) -> None:
     user, guardian, sub = account
     recovery = start_recovery(api, user.username)
-    token = op.id_token(nonce_for(recovery.message()), sub=sub)
+    token = op.id_token(oidc_nonce_for(recovery.message()), sub=sub)
     with sqlite3.connect(vouch.database) as connection:
         connection.execute(
             "INSERT INTO used_id_tokens (hash, account_id, guardian_id, expires_at)"

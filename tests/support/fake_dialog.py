@@ -277,11 +277,33 @@ class FakeCeremony:
         return self.answer
 
 
+class FakeSignInWindow:
+    """`shell.SignInWindow`: the provider's answer is whatever the test sets in `answers`."""
+
+    def __init__(self, page: FakePage, url: str, state: str):
+        self.page = page
+        self.url = url
+        self.state = state
+        self.closed = False
+
+    async def result(self) -> dict[str, str]:
+        answer = self.page.sign_in_answer
+        if isinstance(answer, Exception):
+            raise answer
+        return {**answer, "state": self.state}
+
+    def close(self) -> None:
+        self.closed = True
+
+
 class FakePage:
-    """`shell.Page`: ceremonies answer with `credential` (or raise it), in the click."""
+    """`shell.Page`: ceremonies answer with `credential` (or raise it), in the click; a
+    sign-in popup answers with `sign_in_answer` (or raises it)."""
 
     def __init__(self) -> None:
         self.credential: dict[str, Any] | Exception = {"id": "cred", "rawId": "cred"}
+        self.sign_in_answer: dict[str, str] | Exception = {"id_token": "header.e30.signature"}
+        self.sign_ins: list[FakeSignInWindow] = []
         self.created: list[dict[str, Any]] = []
         self.got: list[dict[str, Any]] = []
         self.copied: list[str] = []
@@ -295,6 +317,11 @@ class FakePage:
     def start_get(self, options: dict[str, Any]) -> FakeCeremony:
         self.got.append(options)
         return FakeCeremony(self.credential)
+
+    def open_sign_in(self, url: str, state: str) -> FakeSignInWindow:
+        window = FakeSignInWindow(self, url, state)
+        self.sign_ins.append(window)
+        return window
 
     async def next_paint(self) -> None:
         return None
@@ -355,6 +382,7 @@ class FakeShell:
         self.provider = provider or NativeProvider()
         self.launch = launch or Launch(mode="signin", host_origin=None, display=None, nonce="")
         self.site = Site("vouch", "http://localhost:8000", "http://localhost:8000/dialog.html")
+        self.server_config: dict[str, Any] | None = None  # GET /api/config, once it answered
         self.templates = templates()
         self.screen: FakeScreen | None = None
         self.alert: str | None = None

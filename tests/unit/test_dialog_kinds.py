@@ -20,7 +20,14 @@ from vouch.core.kdf import Argon2Params
 from vouch.core.kinds import KINDS, PASSKEY, Proof
 from vouch.core.messages import verify_guardian_signature
 from vouch.crypto.provider import Provider
-from vouch.dialog.kinds import REGISTRY, backup_codes, passkey, passphrase, recovery_code
+from vouch.dialog.kinds import (
+    REGISTRY,
+    backup_codes,
+    oidc,
+    passkey,
+    passphrase,
+    recovery_code,
+)
 from vouch.dialog.kinds.base import new_entry
 from vouch.dialog.recovery_flow import RecoveryFlow
 
@@ -64,6 +71,7 @@ def test_the_registry_offers_every_kind_in_the_order_of_core_kinds() -> None:
         "Add recovery code",
         "Add backup codes",
         "Add second passkey",
+        "Link account",  # drawn as one button per provider ("Link Google account")
     ]
     for words in ("add_text", "use_text", "ask_for"):
         texts = [getattr(d, words) for d in REGISTRY.values()]
@@ -89,6 +97,7 @@ def test_every_entry_has_exactly_its_kinds_fields(provider: Provider) -> None:
                 provider, codes.new_backup_codes(), account=ACCOUNT, label="B"
             ),
             passkey.build_entry("Y3JlZA", label="K"),
+            oidc.build_entry("google", label="G"),
         ]
 
     entries = run(build())
@@ -97,7 +106,7 @@ def test_every_entry_has_exactly_its_kinds_fields(provider: Provider) -> None:
         assert tuple(entry) == KINDS[entry["kind"]].entry_fields
     assert entries[0]["kdf"] == CHEAP.to_dict()
     assert len(entries[2]["public_keys"]) == 10
-    assert len({entry["id"] for entry in entries}) == 4
+    assert len({entry["id"] for entry in entries}) == 5
 
 
 def test_an_entry_with_other_fields_than_its_kinds_is_refused() -> None:

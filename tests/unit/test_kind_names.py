@@ -12,7 +12,7 @@ import ast
 from collections import Counter
 from pathlib import Path
 
-from vouch.core.kinds import ALL_KINDS as KINDS
+from vouch.core.kinds import KINDS
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pysrc" / "vouch"
 OWNERS = (

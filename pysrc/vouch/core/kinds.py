@@ -129,8 +129,6 @@ class KindTable(Mapping[str, Kind]):
         return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-KINDS = KindTable(PASSPHRASE, RECOVERY_CODE, BACKUP_CODES, PASSKEY)
-# Every kind described here, the dialog's and those a server runs only when configured for
-# them (an OpenID guardian needs a provider: `serve.py --oidc-provider`). The dialog offers
-# `oidc` once its screens exist; until then it is a server-side kind.
-ALL_KINDS = KindTable(*KINDS.values(), OIDC)
+# Every kind, in the order the dialog offers them. A server runs `oidc` only when it is
+# configured with a provider (`serve.py --oidc-provider`): see `vouch.server.kinds`.
+KINDS = KindTable(PASSPHRASE, RECOVERY_CODE, BACKUP_CODES, PASSKEY, OIDC)

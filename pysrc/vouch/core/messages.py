@@ -138,6 +138,13 @@ def webauthn_challenge_for(message: bytes) -> bytes:
     return hashlib.sha256(message).digest()
 
 
+def oidc_nonce_for(message: bytes) -> str:
+    """base64url(SHA-256 of a canonical message): the `nonce` an OpenID Connect ID token must
+    carry to approve it (a recovery) or to link an identity with it (a guardians change).
+    The provider signs the nonce into the token, so the token vouches for this message."""
+    return b64url_encode(hashlib.sha256(message).digest())
+
+
 async def verify_guardian_signature(
     provider: Provider, public_key: bytes, message: bytes, signature: bytes
 ) -> bool:

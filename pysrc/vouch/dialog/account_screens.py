@@ -102,6 +102,14 @@ class AccountScreens:
     async def prefetch_confirmation(self) -> None:
         self.save_options = await self.shell.api.guardians_options()
 
+    def take_confirmation(self) -> dict[str, Any] | None:
+        """The prefetched confirmation options, for one change only (its challenge is
+        single use); the next change gets fresh ones."""
+        prefetched, self.save_options = self.save_options, None
+        if prefetched is None:
+            self.shell.spawn(self.prefetch_confirmation())
+        return prefetched
+
     # The account screen -------------------------------------------------------------------
 
     def show(self) -> None:
@@ -180,27 +188,27 @@ class AccountScreens:
 
     def _render_add_buttons(self, screen: Screen, model: AccountModel) -> None:
         for dialog_kind in REGISTRY.values():
-            item = screen.append_template("[data-slot=add-buttons]", "tpl-add-button")
-            text = dialog_kind.add_text
-            if dialog_kind.replace_text and model.of_kind(dialog_kind.name):
-                text = dialog_kind.replace_text
-            item.set_text("button", text)
-            action = f"add-{dialog_kind.name.replace('_', '-')}"
-            item.set_attribute("button", "data-action", action)
-            handler = self._setup_handler(dialog_kind)
-            # These screens use zxcvbn and segno, which reach the page after it is up.
-            if dialog_kind.deferred:
-                handler = self.shell.after_loading(handler, on_error=self.show)
-            item.on("button", "click", handler)
+            replacing = bool(model.of_kind(dialog_kind.name))
+            for button in dialog_kind.buttons(self.shell.server_config, replacing=replacing):
+                item = screen.append_template("[data-slot=add-buttons]", "tpl-add-button")
+                item.set_text("button", button.text)
+                item.set_attribute("button", "data-action", button.action)
+                handler = self._setup_handler(dialog_kind, button.choice)
+                # These screens use zxcvbn and segno, which reach the page after it is up.
+                if dialog_kind.deferred:
+                    handler = self.shell.after_loading(handler, on_error=self.show)
+                item.on("button", "click", handler)
 
-    def _setup_handler(self, dialog_kind: DialogKind) -> Handler:
+    def _setup_handler(self, dialog_kind: DialogKind, choice: str | None) -> Handler:
         def open_setup() -> None:
             step = SetupStep(
                 model=self._model(),
                 confirm=self.confirm,
                 back=self.show,
                 refetch=self.prefetch,
+                take_confirmation=self.take_confirmation,
                 prepared=self.prepared.pop(dialog_kind.name, None),
+                choice=choice,
             )
             dialog_kind.setup(self.shell, step)
 
@@ -269,7 +277,9 @@ class AccountScreens:
         then does `change.then` (a kit) or the account screen show. On failure (the prompt
         dismissed, a conflict) nothing was stored or shown, and `retry` shows again."""
         model = self._model()
-        prefetched, self.save_options = self.save_options, None
+        prefetched = change.confirmation
+        if prefetched is None:
+            prefetched, self.save_options = self.save_options, None
         if prefetched is None:
             self.shell.error("Still preparing the confirmation: try again in a moment.")
             self.shell.spawn(self.prefetch_confirmation())
@@ -292,7 +302,7 @@ class AccountScreens:
             assertion = await ceremony.credential()
             self.shell.show_busy("Saving…")
             saved = await self.shell.api.save_guardians(
-                prefetched["challenge_id"], change.config, assertion
+                prefetched["challenge_id"], change.config, assertion, links=change.links
             )
             self.model = replace(
                 model, guardians=tuple(saved["guardians"]), threshold=int(saved["threshold"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from vouch.dialog import jsbridge
@@ -74,9 +75,20 @@ class ApiClient:
         return await self.call("POST", "/api/guardians/passkey", body)
 
     async def save_guardians(
-        self, challenge_id: str, config: dict[str, Any], assertion: dict[str, Any]
+        self,
+        challenge_id: str,
+        config: dict[str, Any],
+        assertion: dict[str, Any],
+        *,
+        links: Sequence[dict[str, Any]] = (),
     ) -> dict[str, Any]:
-        body = {"challenge_id": challenge_id, "config": config, "assertion": assertion}
+        body: dict[str, Any] = {
+            "challenge_id": challenge_id,
+            "config": config,
+            "assertion": assertion,
+        }
+        if links:
+            body["links"] = list(links)
         return await self.call("PUT", "/api/guardians", body)
 
     async def cancel_recovery(self, recovery_id: str) -> dict[str, Any]:

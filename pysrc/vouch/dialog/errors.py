@@ -15,6 +15,11 @@ class ApprovalRefused(UserFacingError):
     words are the same, so they tell nobody whether the account exists)."""
 
 
+class SignInFailed(UserFacingError):
+    """Signing in at an OpenID provider did not give an ID token: the window was blocked or
+    closed, or the provider answered with an error (its words are in the message)."""
+
+
 class WebAuthnError(Exception):
     """A WebAuthn ceremony failed; `name` is the DOMException name (NotAllowedError, ...)."""
 

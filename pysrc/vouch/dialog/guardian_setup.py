@@ -57,6 +57,10 @@ class Change:
     then: Callable[[], None] | None = None
     # Leaving the confirmation (nothing is stored); else the account screen.
     back: Callable[[], None] | None = None
+    # Proofs that link new guardians to this very change (an ID token whose nonce is bound
+    # to it), sent with it, and the prefetched confirmation options they are bound to.
+    links: tuple[dict[str, Any], ...] = ()
+    confirmation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from vouch.crypto import ffi
 from vouch.crypto.ffi import js
 from vouch.dialog import deferred
-from vouch.dialog.errors import NetworkError, WebAuthnError
+from vouch.dialog.errors import NetworkError, SignInFailed, WebAuthnError
 
 Handler = Callable[[], None]  # as in vouch.dialog.shell, which builds on this module
 
@@ -86,6 +86,75 @@ def webauthn_available() -> bool:
     return bool(getattr(js.window, "PublicKeyCredential", None))
 
 
+# OpenID sign-in popups ------------------------------------------------------------------
+
+SIGN_IN_FEATURES = "popup,width=480,height=640"
+SIGN_IN_POLL_SECONDS = 0.4  # how soon a closed window is noticed
+
+
+class SignInWindow:
+    """`shell.SignInWindow`: a provider's page in a popup, answered by our callback page.
+
+    The answer counts only from our own origin, from that very window, with the `state`
+    this sign-in was opened with: another window or site posting the same shape is ignored.
+    """
+
+    def __init__(self, url: str, state: str):
+        self._state = state
+        self._answer: asyncio.Future[dict[str, str]] = asyncio.get_event_loop().create_future()
+        opened = js.window.open(url, "vouch-sign-in", SIGN_IN_FEATURES)
+        self._window = cast("js.Window", opened) if js.Boolean(opened) else None
+        self._listener = ffi.create_proxy(self._on_message)
+        js.window.addEventListener("message", self._listener)
+        if self._window is None:
+            self._fail(
+                "Your browser blocked the sign-in window: allow pop-ups for this site, then"
+                " try again."
+            )
+
+    def _fail(self, message: str) -> None:
+        if not self._answer.done():
+            self._answer.set_exception(SignInFailed(message))
+
+    def _on_message(self, event: js.MessageEvent) -> None:
+        if event.origin != own_origin() or self._window is None:
+            return
+        if not _same(event.source, self._window):
+            return
+        try:
+            data = ffi.from_js_json(event.data)
+        except (ValueError, TypeError, ffi.JsError):
+            return
+        if not isinstance(data, dict) or data.get("type") != "vouch-oidc":
+            return
+        if data.get("state") != self._state or self._answer.done():
+            return
+        if data.get("error"):
+            said = str(data.get("error_description") or data["error"]).rstrip(".")
+            self._fail(f"The sign-in did not finish ({said}). Try again, or use another guardian.")
+        elif isinstance(data.get("id_token"), str) and data["id_token"]:
+            self._answer.set_result({"id_token": data["id_token"], "state": self._state})
+        else:
+            self._fail("The provider sent no ID token back: try again.")
+
+    async def result(self) -> dict[str, str]:
+        try:
+            while not self._answer.done():
+                if self._window is None or self._window.closed:
+                    self._fail("The sign-in window was closed before you finished: try again.")
+                    break
+                await asyncio.wait([self._answer], timeout=SIGN_IN_POLL_SECONDS)
+            return self._answer.result()
+        finally:
+            js.window.removeEventListener("message", self._listener)
+            self._listener.destroy()
+            self.close()
+
+    def close(self) -> None:
+        if self._window is not None and not self._window.closed:
+            self._window.close()
+
+
 class Page:
     """`shell.Page` in the browser: ceremonies, painting, clipboard, files and printing."""
 
@@ -98,6 +167,10 @@ class Page:
         """Begin navigator.credentials.get synchronously, inside the user's click."""
         public_key = js.PublicKeyCredential.parseRequestOptionsFromJSON(ffi.to_js_json(options))
         return Ceremony(js.navigator.credentials.get(_public_key_request(public_key)))
+
+    def open_sign_in(self, url: str, state: str) -> SignInWindow:
+        """Open a provider's sign-in page in a popup, synchronously inside the user's click."""
+        return SignInWindow(url, state)
 
     async def next_paint(self) -> None:
         """Return after the browser has painted, so a progress screen shows before long work."""

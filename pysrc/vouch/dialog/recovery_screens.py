@@ -8,8 +8,10 @@ The choices and each guardian's step come from the kinds' registry.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
+from vouch.core.kinds import Proof
 from vouch.core.usernames import normalize_username
 from vouch.dialog import messages
 from vouch.dialog.api import ApiError
@@ -27,9 +29,14 @@ def refusal_message(refusal: str, username: str) -> str:
     return f"{refusal} Check the account name too: \u201c{username}\u201d."
 
 
-def choice_text(guardian: Guardian) -> str:
+def choice_text(guardian: Guardian, config: Mapping[str, Any] | None = None) -> str:
     """A choice button's text, in the words of the guardian's kind."""
-    return REGISTRY[guardian["kind"]].choice_text(guardian)
+    return REGISTRY[guardian["kind"]].choice_text(guardian, config)
+
+
+# An approval that aged out while the others were gathered (an ID token is good for a few
+# minutes): it is asked for again rather than failing the whole recovery.
+STALE_APPROVAL_CODES = frozenset({"id_token_too_old", "id_token_expired"})
 
 
 class RecoveryScreens:
@@ -105,7 +112,7 @@ class RecoveryScreens:
         for guardian in flow.guardians:
             item = screen.append_template("[data-slot=choices]", "tpl-guardian-choice")
             approved = guardian["id"] in flow.approvals
-            item.set_text("button", choice_text(guardian))
+            item.set_text("button", choice_text(guardian, self.shell.server_config))
             item.set_text("[data-slot=status]", "Approved" if approved else "")
             item.set_disabled("button", approved)
             if not approved:
@@ -134,7 +141,8 @@ class RecoveryScreens:
         guardian = flow.unused_of_kind(kind)
         if guardian is None:
             return None
-        return choice_text(guardian), lambda typed: self._choice_handler(flow, guardian, typed)()
+        text = choice_text(guardian, self.shell.server_config)
+        return text, lambda typed: self._choice_handler(flow, guardian, typed)()
 
     async def _check(self, approval: Approval) -> None:
         """Ask the server whether this approval counts, before collecting the next one."""
@@ -170,6 +178,10 @@ class RecoveryScreens:
                 self.shell.audience,
             )
         except ApiError as exc:
+            if exc.code in STALE_APPROVAL_CODES and self._drop_aged(flow):
+                self.show_guardians()
+                self.shell.error(f"{exc.message} Approve with it again.")
+                return
             self.show_failed(exc.message)
             return
         except NetworkError:
@@ -180,6 +192,18 @@ class RecoveryScreens:
             return
         self.flow = None
         self.shell.signed_in(result, self.arrival(flow))
+
+    @staticmethod
+    def _drop_aged(flow: RecoveryFlow) -> bool:
+        """Forget the approvals that age (ID tokens); True if there were any."""
+        aged = [
+            guardian_id
+            for guardian_id in flow.approvals
+            if REGISTRY[flow.guardian(guardian_id)["kind"]].kind.proof is Proof.ID_TOKEN
+        ]
+        for guardian_id in aged:
+            del flow.approvals[guardian_id]
+        return bool(aged)
 
     @staticmethod
     def arrival(flow: RecoveryFlow) -> Arrival:

@@ -83,11 +83,28 @@ class Ceremony(Protocol):
         ...
 
 
+class SignInWindow(Protocol):
+    """An OpenID provider's sign-in page in a popup, opened synchronously inside a click."""
+
+    async def result(self) -> dict[str, str]:
+        """The parameters our callback page received (`id_token`, `state`), once the person
+        has signed in; a refusal, a blocked or closed window raises `errors.SignInFailed`."""
+        ...
+
+    def close(self) -> None:
+        """Close the window: `result` then raises `errors.SignInFailed`."""
+        ...
+
+
 class Page(Protocol):
     """What screens ask of the browser besides their own elements."""
 
     def start_create(self, options: dict[str, Any]) -> Ceremony: ...
     def start_get(self, options: dict[str, Any]) -> Ceremony: ...
+    def open_sign_in(self, url: str, state: str) -> SignInWindow:
+        """Open `url` (a provider's sign-in page) in a popup; its answer must carry `state`."""
+        ...
+
     async def next_paint(self) -> None:
         """Return once a busy screen has been painted, before long work starts."""
         ...
@@ -111,6 +128,11 @@ class Shell(Protocol):
     @property
     def audience(self) -> str | None:
         """The embedding site a host token is for, if any."""
+        ...
+
+    @property
+    def server_config(self) -> dict[str, Any] | None:
+        """GET /api/config once it has answered (the dialog starts without waiting for it)."""
         ...
 
     @property

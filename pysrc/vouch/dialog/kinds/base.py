@@ -14,7 +14,7 @@ A kind's module, `vouch.dialog.kinds.<name>`, holds:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from vouch.dialog.site import Site
 
 __all__ = [
     "AccountModel",
+    "AddButton",
     "Approval",
     "ApprovalStep",
     "Change",
@@ -55,7 +56,22 @@ class SetupStep:
     confirm: Callable[[Change], None]
     back: Handler  # the account screen again (after a kit: with the new guardian)
     refetch: Callable[[], Awaitable[None]]  # fetch the single-use options again
+    # The prefetched options of the passkey confirmation, taken once: for a kind whose new
+    # guardian must be bound to the change's challenge before it is confirmed (a linked
+    # account's ID token); None while they are being fetched.
+    take_confirmation: Callable[[], dict[str, Any] | None] = lambda: None
     prepared: dict[str, Any] | None = None  # what `DialogKind.prepare` fetched, taken once
+    choice: str | None = None  # which of the kind's buttons was clicked (`AddButton.choice`)
+
+
+@dataclass(frozen=True)
+class AddButton:
+    """One of a kind's buttons on the account screen (an OpenID guardian has one per
+    provider the server runs)."""
+
+    text: str
+    action: str  # its data-action
+    choice: str | None = None  # handed to the setup as `SetupStep.choice`
 
 
 # Another guardian's step, offered when what was typed is that kind's secret (a recovery
@@ -110,13 +126,29 @@ class DialogKind:
     # secret for the guardian (same id), offered as soon as that recovery completes, since
     # a used secret has been typed on a device and may have been seen (NIST SP 800-63B-4).
     renew: Callable[[Provider, AccountModel, Guardian, Site], Awaitable[Issued]] | None = None
+    # Its account-screen buttons, when they depend on the server's /api/config (one per
+    # OpenID provider); otherwise one button, `add_text`.
+    add_buttons: Callable[[Mapping[str, Any] | None], list[AddButton]] | None = None
+    # A recovery choice's words, when they depend on the server's /api/config (the
+    # provider's name); otherwise `use_text` and the label.
+    choice: Callable[[Guardian, Mapping[str, Any] | None], str] | None = None
 
     @property
     def name(self) -> str:
         return self.kind.name
 
-    def choice_text(self, guardian: Guardian) -> str:
+    def buttons(self, config: Mapping[str, Any] | None, *, replacing: bool) -> list[AddButton]:
+        """The account screen's buttons for this kind; `replacing`: the account has the
+        one guardian of a kind it keeps one of."""
+        if self.add_buttons is not None:
+            return self.add_buttons(config)
+        text = self.replace_text if self.replace_text and replacing else self.add_text
+        return [AddButton(text=text, action=f"add-{self.name.replace('_', '-')}")]
+
+    def choice_text(self, guardian: Guardian, config: Mapping[str, Any] | None = None) -> str:
         """A choice button's text: the label is added only when it says more than the kind."""
+        if self.choice is not None:
+            return self.choice(guardian, config)
         label = str(guardian["label"])
         return self.use_text if label == self.kind.label else f"{self.use_text} ({label})"
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from vouch.core.b64url import b64url_encode
 from vouch.core.kinds import OIDC
+from vouch.core.messages import oidc_nonce_for
 from vouch.server.errors import IdTokenRefused, ProviderUnavailable
 from vouch.server.kinds import _ed25519
 from vouch.server.kinds.base import (
@@ -61,11 +62,6 @@ ID_TOKEN_SCHEMA: JSONSchema = {
 }
 _COMMITMENT = b"vouch/v1/oidc-sub\n"
 _DECOY_COMMITMENT_AT = 32  # after the salt, as the signature kinds' keys start
-
-
-def nonce_for(message: bytes) -> str:
-    """The nonce an ID token must carry to approve `message`: as the dialog computes it."""
-    return b64url_encode(hashlib.sha256(message).digest())
 
 
 def commitment(salt: bytes, sub: str) -> str:
@@ -116,7 +112,7 @@ class OpenIDConnect(ServerKind):
         self, context: Context, guardian: Guardian, proof: Any, *, message: bytes
     ) -> Guardian:
         provider = self._provider(guardian)
-        claims = await provider.verify(str(proof), nonce=nonce_for(message))
+        claims = await provider.verify(str(proof), nonce=oidc_nonce_for(message))
         assert guardian.salt is not None
         return replace(
             guardian,
@@ -177,7 +173,7 @@ class OpenIDConnect(ServerKind):
         token = str(approval["id_token"])
         provider = self._provider(guardian)
         try:
-            claims = await provider.verify(token, nonce=nonce_for(message))
+            claims = await provider.verify(token, nonce=oidc_nonce_for(message))
         except (IdTokenRefused, ProviderUnavailable) as exc:
             exc.extra.setdefault("guardian_id", guardian.id)
             raise
