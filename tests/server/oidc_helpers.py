@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.server.conftest import start
 from tests.server.helpers import Api, Guardian, Recovery, User, guardian_id
 from tests.support import oidc_provider
@@ -41,18 +39,8 @@ def registry(issuer: str = "http://localhost:1") -> KindRegistry:
     )
 
 
-def skip_without_node() -> None:
-    reason = oidc_provider.unavailable_reason()
-    if reason:
-        import os
-
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the OpenID tests, but {reason}")
-        pytest.skip(f"OpenID tests skipped: {reason}")
-
-
 def provider_fixture(directory: Path) -> Iterator[OpenIDProvider]:
-    skip_without_node()
+    oidc_provider.require_node()
     with oidc_provider.running_provider(directory) as provider:
         yield provider
 

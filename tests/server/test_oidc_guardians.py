@@ -403,3 +403,36 @@ def test_a_recovery_records_its_token_on_postgresql(
             (token_hash(given["id_token"]),),
         ).fetchone()
     assert row == (user.account, guardian.id)
+
+
+def test_a_time_locked_recovery_spends_its_token_when_held(
+    op: OpenIDProvider, tmp_path: Path
+) -> None:
+    """With --recovery-delay the token is recorded when the recovery is held (it cannot
+    approve a second recovery meanwhile), the owner sees it pending, and a held recovery
+    completes later without a new sign-in at the provider."""
+    live = start_vouch(tmp_path, op.issuer, "--recovery-delay", "1")
+    try:
+        api = Api(live.url, kinds=registry())
+        user, _, guardian, sub, _ = linked_account(api, op)
+        recovery = start_recovery(api, user.username)
+        given = approve(op, recovery, guardian, sub)
+        pending = api.call(
+            "POST", "/api/recovery/execute", recovery.execute_body([given]), status=202
+        )
+        assert pending["status"] == "pending"
+        with sqlite3.connect(live.database) as connection:
+            (count,) = connection.execute(
+                "SELECT count(*) FROM used_id_tokens WHERE hash = ?",
+                (token_hash(given["id_token"]),),
+            ).fetchone()
+        assert count == 1
+        # The owner still signs in, sees it pending, and could cancel it.
+        account = api.call("GET", "/api/account", session=user.session)
+        assert [p["recovery_id"] for p in account["pending_recoveries"]] == [recovery.reference]
+        time.sleep(max(0.0, pending["effective_at"] - time.time() + 0.05))
+        done = api.call("POST", "/api/recovery/complete", {"recovery_id": recovery.id})
+        assert done["status"] == "complete"
+        assert done["account"] == user.account
+    finally:
+        live.stop()

@@ -5,11 +5,12 @@
 //
 // Clients (both for the implicit flow, response_type=id_token with a nonce, as the dialog
 // uses it):  "vouch-test" and "other-client" (a second relying party, for wrong-audience
-// tests). Their redirect URI is OIDC_REDIRECT_URI.
+// tests). Their redirect URIs are OIDC_REDIRECT_URI (comma-separated).
 //
-// Login is scripted, not a form: an authorization request's login_hint is the `sub` to sign
-// in as, and the interaction is finished at once (login and consent), so a client that
-// follows redirects (httpx) ends at the redirect URI with #id_token=... in the fragment.
+// Login: with a login_hint (the `sub` to sign in as) it is scripted, and the interaction is
+// finished at once (login and consent), so a client that follows redirects (httpx) ends at
+// the redirect URI with #id_token=... in the fragment. Without one, the provider shows its
+// login page, a form asking for the account to sign in as (a browser test fills it in).
 //
 // Test controls, under /_test/ (this process only ever serves tests):
 //   POST /_test/rotate          a new signing key (new kid) signs from now on; the old one
@@ -27,7 +28,8 @@ import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.OIDC_PORT || 0);
-const redirectUri = process.env.OIDC_REDIRECT_URI || 'http://localhost:1/oidc-callback.html';
+const redirectUris = (process.env.OIDC_REDIRECT_URI || 'http://localhost:1/oidc-callback.html')
+  .split(',');
 // The clock offset applies while an authorization resumes (/auth/UID), where the ID token is
 // made: the login before it runs on time, so its cookies stay valid.
 const realNow = Date.now.bind(Date);
@@ -55,7 +57,7 @@ function build() {
       token_endpoint_auth_method: 'none',
       response_types: ['id_token'],
       grant_types: ['implicit'],
-      redirect_uris: [redirectUri],
+      redirect_uris: redirectUris,
     })),
     responseTypes: ['id_token'],
     jwks: { keys },
@@ -86,15 +88,43 @@ function build() {
   return built;
 }
 
-async function interaction(req, res) {
-  const { prompt, params, session } = await provider.interactionDetails(req, res);
-  const sub = String(params.login_hint || session?.accountId || 'test-user');
+async function finish(req, res, sub) {
+  const { prompt, params } = await provider.interactionDetails(req, res);
   const grant = new provider.Grant({ accountId: sub, clientId: params.client_id });
   grant.addOIDCScope('openid');
   const grantId = await grant.save();
   const result = { consent: { grantId } };
   if (prompt.name === 'login') result.login = { accountId: sub };
   await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+}
+
+const LOGIN_PAGE = (uid, client) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in to the test provider</title></head>
+<body><main><h1>Sign in to the test provider</h1><p>${client} asks who you are.</p>
+<form method="post" action="/interaction/${uid}/login">
+<label for="sub">Account</label> <input id="sub" name="sub" autocomplete="username" required>
+<button type="submit">Sign in</button></form></main></body></html>`;
+
+function formField(req, name) {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => resolve(new URLSearchParams(body).get(name)));
+    req.on('error', reject);
+  });
+}
+
+async function interaction(req, res) {
+  const { uid, params, session } = await provider.interactionDetails(req, res);
+  if (req.method === 'POST' && req.url.endsWith('/login')) {
+    const sub = await formField(req, 'sub');
+    if (!sub) return json(res, 400, { error: 'no account given' });
+    return finish(req, res, sub);
+  }
+  const hinted = params.login_hint || session?.accountId;
+  if (hinted) return finish(req, res, String(hinted));
+  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+  return res.end(LOGIN_PAGE(uid, String(params.client_id).replace(/[^\w.-]/g, '')));
 }
 
 function json(res, status, body) {

@@ -15,7 +15,7 @@ import secrets
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("oidc_provider.mjs")
@@ -42,6 +43,14 @@ def unavailable_reason() -> str | None:
     if not (ROOT / "node_modules" / "oidc-provider").is_dir():
         return "node_modules/oidc-provider is missing (run `npm ci`)"
     return None
+
+
+def require_node() -> None:
+    """Fail (never skip) when the provider cannot run: scripts/setup installs what it needs,
+    so a missing part is a broken set-up, not a reason to test less."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.fail(f"the OpenID tests need a real provider, but {reason}: run scripts/setup")
 
 
 @dataclass
@@ -137,10 +146,16 @@ class OpenIDProvider:
 
 
 def start_provider(
-    directory: Path, *, issuer: str | None = None, keys: list[dict[str, Any]] | None = None
+    directory: Path,
+    *,
+    issuer: str | None = None,
+    keys: list[dict[str, Any]] | None = None,
+    redirect_uris: Sequence[str] = (),
 ) -> OpenIDProvider:
-    """Run the provider; return once its discovery document answers."""
-    env = {**os.environ, "OIDC_REDIRECT_URI": REDIRECT_URI}
+    """Run the provider; return once its discovery document answers. Its clients may
+    redirect to REDIRECT_URI (where `id_token` stops) and to `redirect_uris` (a live
+    dialog's callback page, for browser tests)."""
+    env = {**os.environ, "OIDC_REDIRECT_URI": ",".join([REDIRECT_URI, *redirect_uris])}
     if issuer:
         env["OIDC_ISSUER"] = issuer
     if keys:

@@ -132,7 +132,11 @@ def test_linking_binds_the_token_to_the_change_it_confirms() -> None:
     assert params["nonce"] == oidc_nonce_for(message)
     assert params["state"] == window.state
     assert len(window.state) >= 16
-    assert shell.current().template_id == "tpl-account"
+    account = shell.current()
+    assert account.template_id == "tpl-account"
+    rows = account.items["[data-slot=guardians]"]
+    assert rows[-1].text("[data-slot=kind]") == "Google account"
+    assert rows[-1].text("[data-slot=detail]").startswith("Work address · added ")
 
 
 def window_token(shell: FakeShell) -> str:
@@ -141,13 +145,13 @@ def window_token(shell: FakeShell) -> str:
     return answer["id_token"]
 
 
-def test_a_linked_account_without_a_label_is_named_after_its_provider() -> None:
+def test_a_linked_account_without_a_label_has_the_kinds_label_as_decoys_do() -> None:
     shell, _ = linking("")
     shell.settle()
     shell.current().click("[data-action=confirm]")
     shell.settle()
     (body,) = shell.api.sent("/api/guardians")
-    assert body["config"]["guardians"][-1]["label"] == "Google account"
+    assert body["config"]["guardians"][-1]["label"] == OIDC.label
 
 
 def test_a_closed_sign_in_window_links_nothing() -> None:
@@ -171,7 +175,7 @@ def test_an_unreachable_provider_says_so_and_opens_nothing() -> None:
 
 # Recovery -----------------------------------------------------------------------------
 
-GUARDIAN = {"id": "g-google", "kind": OIDC.name, "label": "Google account", "provider": "google"}
+GUARDIAN = {"id": "g-google", "kind": OIDC.name, "label": OIDC.label, "provider": "google"}
 NEW_CREDENTIAL = {
     "id": b64url_encode(b"new"),
     "rawId": b64url_encode(b"new"),

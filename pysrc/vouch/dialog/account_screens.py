@@ -159,7 +159,8 @@ class AccountScreens:
             screen.on("[data-action=recommended]", "click", self.recommend)
         for guardian in model.guardians:
             item = screen.append_template("[data-slot=guardians]", "tpl-guardian-item")
-            item.set_text("[data-slot=kind]", KINDS[guardian["kind"]].label)
+            title = REGISTRY[guardian["kind"]].title_of(guardian, self.shell.server_config)
+            item.set_text("[data-slot=kind]", title)
             item.set_text("[data-slot=detail]", guardian_details(guardian))
             item.set_attribute("button", "aria-label", f"Remove {guardian['label']}")
             item.on("button", "click", self._remove_handler(guardian))

@@ -132,10 +132,16 @@ class DialogKind:
     # A recovery choice's words, when they depend on the server's /api/config (the
     # provider's name); otherwise `use_text` and the label.
     choice: Callable[[Guardian, Mapping[str, Any] | None], str] | None = None
+    # A saved guardian's name on the account screen, when it says more than the kind's
+    # label ("Google account" rather than "Linked account").
+    title: Callable[[Guardian, Mapping[str, Any] | None], str] | None = None
 
     @property
     def name(self) -> str:
         return self.kind.name
+
+    def title_of(self, guardian: Guardian, config: Mapping[str, Any] | None = None) -> str:
+        return self.kind.label if self.title is None else self.title(guardian, config)
 
     def buttons(self, config: Mapping[str, Any] | None, *, replacing: bool) -> list[AddButton]:
         """The account screen's buttons for this kind; `replacing`: the account has the

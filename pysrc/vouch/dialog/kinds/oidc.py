@@ -73,11 +73,6 @@ def display_name(config: Mapping[str, Any] | None, name: str) -> str:
     return name
 
 
-def account_label(display: str) -> str:
-    """A new linked account's label when the owner gives none: "Google account"."""
-    return f"{display} account"
-
-
 def build_entry(provider: str, *, label: str, salt: bytes | None = None) -> Guardian:
     """A linked account's entry: the provider's name and a fresh salt for the server's
     commitment of the identity (it keeps HMAC(salt, sub), so two accounts' links differ)."""
@@ -132,11 +127,16 @@ def approval(guardian: Guardian, id_token: str) -> Approval:
 
 
 def choice_text(guardian: Guardian, config: Mapping[str, Any] | None) -> str:
-    """ "Sign in with Google", and the label when it says more than "Google account"."""
+    """ "Sign in with Google", and the label when it says more than the kind's."""
     display = display_name(config, str(guardian.get("provider", "")))
     label = str(guardian["label"])
     text = f"Sign in with {display}"
-    return text if label in (KIND.label, account_label(display)) else f"{text} ({label})"
+    return text if label == KIND.label else f"{text} ({label})"
+
+
+def title(guardian: Guardian, config: Mapping[str, Any] | None) -> str:
+    """ "Google account", on the account screen."""
+    return f"{display_name(config, str(guardian.get('provider', '')))} account"
 
 
 def add_buttons(config: Mapping[str, Any] | None) -> list[AddButton]:
@@ -191,7 +191,9 @@ def setup(shell: Shell, step: SetupStep) -> None:
     screen.on("[data-action=back]", "click", step.back)
 
     def begin() -> None:
-        label = screen.value("#oidc-label").strip()[:LABEL_MAX] or account_label(display)
+        # Without a name of the owner's, the kind's own label: what a decoy's shows too.
+        typed = screen.value("#oidc-label").strip()[:LABEL_MAX]
+        label = typed or step.model.default_label(KIND.name)
         prefetched = step.take_confirmation()
         if prefetched is None:
             shell.error("Still preparing: try again in a moment.")
@@ -260,4 +262,5 @@ DIALOG = DialogKind(
     approve=approve,
     add_buttons=add_buttons,
     choice=choice_text,
+    title=title,
 )
