@@ -183,13 +183,16 @@ def test_a_closed_provider_window_changes_nothing(
     authenticator: VirtualAuthenticator,
     site: OidcSite,
     watch: PageWatch,
+    output_dir: Path,
 ) -> None:
     username = f"oidc-{secrets.token_hex(3)}"
-    dialog = open_at(page, site, watch)
+    dialog = open_at(page, site, watch, output_dir)
     dialog.create_account(username)
     dialog.button(f"Link {PROVIDER_NAME} account").click()
     with context.expect_page() as opened:
         dialog.button(f"Continue with {PROVIDER_NAME}").click()
+    expect(page.get_by_text(f"Continue in the {PROVIDER_NAME} window.")).to_be_visible()
+    dialog.screen("oidc-wait")
     opened.value.close()
     expect(dialog.alert()).to_have_text(
         "The sign-in window was closed before you finished: try again.", timeout=SLOW

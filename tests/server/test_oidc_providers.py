@@ -36,9 +36,9 @@ from tests.support.live_server import LiveServer
 from tests.support.oidc_provider import OpenIDProvider
 from tests.support.ports import free_port
 from tests.support.stats import auc as p_slower
+from vouch.core.messages import oidc_nonce_for
 from vouch.server.decoys import Decoys
 from vouch.server.kinds import DEFAULT_KINDS, kinds_for
-from vouch.server.kinds.oidc import nonce_for
 from vouch.server.oidc import settings
 from vouch.server.oidc.provider import (
     DEFAULT_CACHE_SECONDS,
@@ -243,7 +243,7 @@ def test_decoys_show_openid_guardians_like_real_accounts(
         (real, real.start["guardians"][1]),
         (decoy, decoy.start["guardians"][1]),
     ]:
-        token = shared_op.id_token(nonce_for(recovery.message()), sub="intruder")
+        token = shared_op.id_token(oidc_nonce_for(recovery.message()), sub="intruder")
         error = api.refused(
             "POST",
             "/api/recovery/check",
@@ -289,7 +289,7 @@ def test_openid_decoys_take_the_same_time_as_real_accounts(
     for key, name in names.items():
         recovery = start_recovery(api, name)
         oidc = recovery.start["guardians"][1]
-        token = shared_op.id_token(nonce_for(recovery.message()), sub="intruder")
+        token = shared_op.id_token(oidc_nonce_for(recovery.message()), sub="intruder")
         bodies[key] = check_body(recovery, approval(oidc["id"], token))
     checks: dict[str, list[float]] = {key: [] for key in names}
     for round_ in range(230):
