@@ -2,11 +2,15 @@
 
 Events are written in the transaction of what they record, so a change and its event commit
 together. A refused recovery rolls its transaction back, so its event is written afterwards
-in a transaction of its own (`record_failure`).
+in a transaction of its own (`record_failure`). A refused recovery check or execute writes
+it after the refusal has been sent (`record_failure_soon`): an unknown name (a decoy) has no
+account to write it to, and the write must not make a real account's refusal measurably
+slower than a decoy's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -18,6 +22,8 @@ log = logging.getLogger("vouch.server.audit")
 _compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...)
 
 MAX_EVENTS = 200
+# The failures being written after their refusal was sent: held so they are not collected.
+_writing: set[asyncio.Task[None]] = set()
 
 
 def record(
@@ -42,6 +48,18 @@ async def record_failure(
         await context.database.run(lambda tx: record(tx, context, account_id, kind, detail))
     except StorageBusy:
         log.warning("could not record %s for %s: database busy", kind, account_id)
+
+
+def record_failure_soon(
+    context: Context, account_id: str | None, kind: str, detail: dict[str, Any]
+) -> None:
+    """`record_failure`, once the refusal has gone out: the same answer takes the same time
+    whether or not the name is an account's."""
+    if account_id is None:
+        return
+    task = asyncio.ensure_future(record_failure(context, account_id, kind, detail))
+    _writing.add(task)
+    task.add_done_callback(_writing.discard)
 
 
 def events(tx: Transaction, account_id: str, *, limit: int = MAX_EVENTS) -> list[dict[str, Any]]:

@@ -214,7 +214,7 @@ async def check(request: Request) -> Response:
         )
     except VouchError as exc:
         detail = {"recovery_id": found.id, "guardian": guardian.id, "reason": exc.code}
-        await audit.record_failure(context, found.account_id, "recovery_check_failed", detail)
+        audit.record_failure_soon(context, found.account_id, "recovery_check_failed", detail)
         raise
     return JSONResponse({"ok": True, "guardian_id": guardian.id})
 
@@ -279,7 +279,7 @@ async def execute(request: Request) -> Response:
         result = await context.database.run(apply)
     except VouchError as exc:
         detail = {"recovery_id": found.id, "guardians": attempted, "reason": exc.code}
-        await audit.record_failure(context, found.account_id, "recovery_failed", detail)
+        audit.record_failure_soon(context, found.account_id, "recovery_failed", detail)
         raise
     return JSONResponse(result, status_code=202 if result["status"] == "pending" else 200)
 
