@@ -54,6 +54,8 @@ class SmtpMailer:
                 start_tls=False if settings.implicit_tls else None,  # None: if offered
                 timeout=self.timeout_seconds,
             )
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError) as exc:
+            raise SendError(f"{self.description} unreachable: {_one_line(str(exc))}") from exc
         except aiosmtplib.SMTPException as exc:
             raise SendError(f"{self.description}: {_one_line(str(exc))}") from exc
         except OSError as exc:
