@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +30,18 @@ from vouch.server import keyring
 from vouch.server.app import create_app
 from vouch.server.config import DEFAULT_RATE_LIMITS, DEFAULT_WEB_ROOT, Config, RateLimit
 from vouch.server.oidc import settings as oidc_settings
+from vouch.server.outbox.settings import (
+    SMTP_PASSWORD_VARIABLE,
+    WEBHOOK_SECRET_VARIABLE,
+    OutboxSettings,
+    SettingError,
+    parse_address,
+    parse_smtp_url,
+    parse_webhook_secret,
+    parse_webhook_url,
+)
 from vouch.server.protocol import ClientLimits, http_protocol
+from vouch.server.storage import is_postgres_url
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -196,8 +208,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a provider's icon: a path on the dialog's origin (/icons/google.svg) or a"
         " data:image/ URI",
     )
+    _add_outbox_options(parser)
     args = parser.parse_args(argv)
     _check_security_options(parser, args)
+    try:
+        args.outbox = outbox_settings_from(args, os.environ)
+    except SettingError as exc:
+        parser.error(str(exc))
     try:
         providers = oidc_settings.parse_providers(
             args.oidc_provider, os.environ.get(oidc_settings.ENV_VARIABLE)
@@ -211,6 +228,112 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 HSTS_SECONDS = 2 * 365 * 24 * 3600
+
+
+def _add_outbox_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "mail and webhooks (README, Mail, notifications and webhooks)"
+    )
+    group.add_argument(
+        "--smtp",
+        metavar="smtp[s]://[USER@]HOST[:PORT]",
+        help="send mail through this relay (smtp: STARTTLS when offered, port 587; smtps:"
+        " TLS, port 465); the password from --smtp-password-file or"
+        f" ${SMTP_PASSWORD_VARIABLE}. Default: write .eml files into --mail-dir",
+    )
+    group.add_argument(
+        "--smtp-password-file", type=Path, metavar="PATH", help="the SMTP password (one line)"
+    )
+    group.add_argument(
+        "--mail-dir",
+        type=Path,
+        metavar="DIR",
+        help="without --smtp, each mail is written here as an .eml file (default: mail/"
+        " next to the SQLite database, or in the working directory for PostgreSQL)",
+    )
+    group.add_argument(
+        "--mail-from",
+        default="vouch <vouch@localhost>",
+        metavar="ADDRESS",
+        help='the From of every mail ("vouch <vouch@localhost>"; give your domain\'s)',
+    )
+    group.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="POST signed events (Standard Webhooks) to this URL (repeatable); needs"
+        f" --webhook-secret-file or ${WEBHOOK_SECRET_VARIABLE}",
+    )
+    group.add_argument(
+        "--webhook-secret-file",
+        type=Path,
+        metavar="PATH",
+        help="the webhooks' signing secret, whsec_ and base64 of 24-64 random bytes",
+    )
+    group.add_argument(
+        "--no-outbox-worker",
+        dest="outbox_worker",
+        action="store_false",
+        help="queue mail and webhooks but send none from this process (another sends them)",
+    )
+    group.add_argument(
+        "--outbox-poll",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="how often the worker looks for what another process queued or is due again (2)",
+    )
+    group.add_argument(
+        "--outbox-lease",
+        type=int,
+        default=120,
+        metavar="SECONDS",
+        help="how long a worker holds what it is sending; what a killed process held is"
+        " sent by another after this (120)",
+    )
+    group.add_argument(
+        "--outbox-retry",
+        type=int,
+        default=10,
+        metavar="SECONDS",
+        help="wait after a failed send, doubled on each failure up to an hour (10)",
+    )
+
+
+def _read_secret(
+    path: Path | None, variable: str, environ: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """(value, where it came from) of a file option or an environment variable."""
+    if path is not None:
+        try:
+            return path.read_text().strip(), str(path)
+        except OSError as exc:
+            raise SettingError(f"cannot read {path}: {exc.strerror}") from None
+    value = environ.get(variable)
+    return (value.strip(), f"${variable}") if value else None
+
+
+def outbox_settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> OutboxSettings:
+    password = _read_secret(args.smtp_password_file, SMTP_PASSWORD_VARIABLE, environ)
+    smtp = parse_smtp_url(args.smtp, password[0] if password else None) if args.smtp else None
+    secret = _read_secret(args.webhook_secret_file, WEBHOOK_SECRET_VARIABLE, environ)
+    mail_dir = args.mail_dir
+    if smtp is None and mail_dir is None:
+        database = str(args.db)
+        base = Path.cwd() if is_postgres_url(database) else Path(database).resolve().parent
+        mail_dir = base / "mail"
+    return OutboxSettings(
+        smtp=smtp,
+        mail_dir=None if smtp is not None else mail_dir,
+        mail_from=parse_address(args.mail_from, what="--mail-from"),
+        webhooks=tuple(parse_webhook_url(url) for url in args.webhook),
+        webhook_secret=parse_webhook_secret(secret[0], source=secret[1]) if secret else None,
+        worker=args.outbox_worker,
+        poll_seconds=args.outbox_poll,
+        lease_seconds=args.outbox_lease,
+        retry_base_seconds=args.outbox_retry,
+    )
 
 
 def _check_security_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -278,6 +401,7 @@ def config_from(args: argparse.Namespace) -> Config:
         decoy_key=args.decoy_key,
         hsts_max_age=args.hsts,
         oidc_providers=args.oidc_providers,
+        outbox=args.outbox,
     )
 
 
@@ -289,6 +413,13 @@ def announce(args: argparse.Namespace) -> None:
     """Say where the dialog is: passkeys work only at this origin, not at another name for
     the same server (http://127.0.0.1:8000 is not http://localhost:8000 to a browser)."""
     print(f"vouch dialog: {dialog_origin(args)}/dialog.html", flush=True)
+    settings: OutboxSettings = args.outbox
+    if settings.smtp is not None:
+        print(f"vouch mail: through {settings.smtp.url}", flush=True)
+    elif settings.mail_dir is not None:
+        print(f"vouch mail: written as .eml files into {settings.mail_dir}", flush=True)
+    for url in settings.webhooks:
+        print(f"vouch webhook: {url}", flush=True)
 
 
 def limits_from(args: argparse.Namespace) -> ClientLimits:

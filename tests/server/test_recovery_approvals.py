@@ -407,6 +407,9 @@ class Refuse:
     def all(self, sql: str, params: object = ()) -> list[Row]:
         raise AssertionError(f"unexpected query: {sql}")
 
+    def after_commit(self, callback: object) -> None:
+        raise AssertionError("unexpected after-commit callback")
+
 
 def a_recovery(recovery_id: str = "rec", *, expires_at: int = 2000) -> recovery.Recovery:
     return recovery.Recovery(

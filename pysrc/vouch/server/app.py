@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from vouch.server import keyring, maintenance
+from vouch.server import cancel_links, keyring, maintenance
 from vouch.server.api import Endpoint, Handler, JSONResponse, loggable
 from vouch.server.config import Config
 from vouch.server.context import Context
@@ -28,7 +28,10 @@ from vouch.server.headers import SecurityHeaders, headers_for, strict_transport_
 from vouch.server.kinds import DEFAULT_KINDS, KindRegistry, kinds_for
 from vouch.server.oidc.provider import Providers
 from vouch.server.openapi import build_openapi
-from vouch.server.routes import all_endpoints
+from vouch.server.outbox import messages
+from vouch.server.outbox.service import Outbox
+from vouch.server.outbox.worker import Worker
+from vouch.server.routes import all_endpoints, cancel_link
 from vouch.server.static import PrecompressedStaticFiles
 from vouch.server.storage import Database, StorageBusy, StorageConflict, open_database
 from vouch.server.tokens import TokenIssuer
@@ -106,6 +109,17 @@ def build_context(
     secrets = keyring.load_or_create(
         database, int(clock()), signing_keys=config.signing_keys, decoy_key=config.decoy_key
     )
+    cancel_key = secrets.derive(cancel_links.PURPOSE)
+    site = messages.Site(
+        name=config.rp_name,
+        origin=config.origin,
+        domain=config.effective_rp_id,
+    )
+    outbox = Outbox(
+        config.outbox,
+        site=site,
+        cancel_url=lambda reference: cancel_links.url(config.origin, cancel_key, reference),
+    )
     return Context(
         config=config,
         database=database,
@@ -115,6 +129,7 @@ def build_context(
         ),
         decoys=Decoys(secrets.decoy_key, kinds),
         kinds=kinds,
+        outbox=outbox,
         oidc=oidc if oidc is not None else Providers([]),
         clock=clock,
     )
@@ -144,13 +159,26 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(maintenance.run_forever(context.database, context.clock))
+        task = asyncio.create_task(
+            maintenance.run_forever(context.database, context.clock, config.outbox)
+        )
         # In the background: a provider that is slow or down must not hold up the start
         # (its guardians are refused until it answers; vouch.server.oidc.provider).
         loading = asyncio.create_task(context.oidc.load_all())
+        # Sends what is due, this process's and any other's (a restart sends what a killed
+        # process left); --no-outbox-worker leaves it to the other processes.
+        sending = None
+        if config.outbox.worker:
+            worker = Worker(context.outbox, context.database, context.clock)
+            sending = asyncio.create_task(worker.run_forever())
         try:
             yield
         finally:
+            if sending is not None:
+                sending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sending
+            await context.outbox.close()
             loading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await loading
@@ -162,6 +190,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
+        *cancel_link.PAGE_ROUTES,
         *(_route(endpoint) for endpoint in endpoints),
         # Only static files are compressed. API answers are small, and compressing them
         # would make their timing depend on their size (a decoy would be told apart) and put

@@ -10,6 +10,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from vouch.server.outbox.settings import OutboxSettings
+
 if TYPE_CHECKING:
     from vouch.server.oidc.settings import ProviderSettings
     from vouch.server.tokens import SigningKey
@@ -58,6 +60,9 @@ DEFAULT_RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType(
         "recovery_execute_address": RateLimit(20, 900),
         "recovery_execute_account_address": RateLimit(10, 900),
         "recovery_guess_account": RateLimit(20, 900),
+        # Verification codes mailed per account: each mail goes to an address the owner
+        # typed, so this bounds what a session could send to someone else's inbox.
+        "email_code_account": RateLimit(5, 3600),
     }
 )
 
@@ -97,6 +102,8 @@ class Config:
     hsts_max_age: int = 0
     # OpenID providers whose users can be guardians (vouch.server.oidc.settings).
     oidc_providers: tuple[ProviderSettings, ...] = ()
+    # Mail, webhooks and the outbox worker (vouch.server.outbox.settings).
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
 
     @property
     def oidc_redirect_uri(self) -> str:

@@ -14,6 +14,7 @@ from vouch.server.decoys import Decoys
 from vouch.server.keyring import ServerSecrets
 from vouch.server.kinds import KindRegistry
 from vouch.server.oidc.provider import Providers
+from vouch.server.outbox.service import Outbox
 from vouch.server.storage import Database
 from vouch.server.tokens import TokenIssuer
 
@@ -27,6 +28,8 @@ class Context:
     decoys: Decoys
     # The guardian kinds this server runs: every dispatch on a kind goes through it.
     kinds: KindRegistry
+    # Mail and webhooks: what the worker sends with, and how a commit wakes it.
+    outbox: Outbox
     provider: NativeProvider = field(default_factory=NativeProvider)
     # The OpenID providers of config.oidc_providers, with their fetched documents.
     oidc: Providers = field(default_factory=lambda: Providers([]))

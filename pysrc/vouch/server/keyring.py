@@ -23,6 +23,8 @@ A malformed key is refused with a KeyFileError that says where, never echoing th
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +51,14 @@ class KeyFileError(ValueError):
 class ServerSecrets:
     decoy_key: bytes = field(repr=False)
     signing_keys: tuple[SigningKey, ...]
+
+    def derive(self, purpose: str) -> bytes:
+        """A key of its own for `purpose` (cancel links, email codes), from the decoy key
+        by HMAC-SHA256 as a PRF: no other secret to keep or copy, and no use's key tells
+        anything of another's, or of the decoy key."""
+        return hmac.new(
+            self.decoy_key, b"vouch/v1/derive/" + purpose.encode(), hashlib.sha256
+        ).digest()
 
     @property
     def signing_seed(self) -> bytes:

@@ -28,6 +28,10 @@ ERROR_SCHEMA: dict[str, Any] = {
                     "type": "integer",
                     "description": "When a pending recovery takes effect (Unix time).",
                 },
+                "attempts_left": {
+                    "type": "integer",
+                    "description": "Tries a mailed code has left after a wrong one.",
+                },
             },
             "required": ["code", "message"],
         }

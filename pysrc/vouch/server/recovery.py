@@ -29,6 +29,8 @@ from vouch.server.ceremonies import RegisteredCredential
 from vouch.server.context import Context
 from vouch.server.errors import BadRequest, ChallengeError, Conflict
 from vouch.server.kinds import Approved, GuardianSet
+from vouch.server.outbox.events import emit
+from vouch.server.outbox.user_agent import describe
 from vouch.server.storage import Row, Transaction
 
 STARTED = "started"
@@ -113,11 +115,18 @@ class Plan:
 # Start ------------------------------------------------------------------------------------
 
 
-def start(tx: Transaction, context: Context, username: str) -> dict[str, Any]:
+def start(
+    tx: Transaction, context: Context, username: str, *, user_agent: str | None = None
+) -> dict[str, Any]:
     """Open a recovery of `username`: the real account's guardians, or its decoy's.
 
     Both paths run the same statements and derive the decoy, so the answer takes the same
-    time whether or not the account exists (tests/server/test_decoys.py measures it).
+    time whether or not the account exists (tests/server/test_decoys.py measures it). A
+    real account's start is also a `recovery.started` webhook (when webhooks are set up):
+    one row more, written in the same commit, which the host app sees and the client does
+    not. It mails nobody: anyone may start a recovery of any name, and a mail per start
+    would let strangers fill the owner's inbox; the owner is mailed once guardians have
+    approved it (`hold`, `apply_plan`).
     """
     account = accounts.find_account_by_username(tx, username)
     decoy = context.decoys.decoy(username)
@@ -151,6 +160,16 @@ def start(tx: Transaction, context: Context, username: str) -> dict[str, Any]:
             expires,
         ),
     )
+    if account_id is not None:
+        emit(
+            tx,
+            context,
+            account_id=account_id,
+            username=username,
+            event="recovery.started",
+            data={"recovery": reference(recovery_id), "expires_at": expires},
+            user_agent=user_agent,
+        )
     options = ceremonies.registration_options(
         context.config,
         user_id=b64url_decode(shown_account),
@@ -252,24 +271,52 @@ def mark_executed(tx: Transaction, context: Context, recovery: Recovery, plan: P
     return effective
 
 
-def hold(tx: Transaction, context: Context, recovery: Recovery, plan: Plan) -> None:
+def hold(
+    tx: Transaction,
+    context: Context,
+    recovery: Recovery,
+    plan: Plan,
+    *,
+    effective_at: int,
+    user_agent: str | None = None,
+) -> None:
     """The delayed case: nothing of the account changes yet, but refuse now what would fail
-    at completion anyway (a used backup code, a passkey registered meanwhile)."""
+    at completion anyway (a used backup code, a passkey registered meanwhile). The owner is
+    mailed with a link that cancels this recovery."""
     assert recovery.account_id is not None
     for item in plan.approved:
         context.kinds[item.kind].hold(tx, item, account_id=recovery.account_id)
     if accounts.credential_exists(tx, b64url_encode(plan.credential.id)):
         raise Conflict("This passkey is already registered.", code="credential_exists")
+    guardians = [item.guardian_id for item in plan.approved]
     audit.record(
         tx,
         context,
         recovery.account_id,
         "recovery_pending",
-        {"recovery_id": recovery.id, "guardians": [item.guardian_id for item in plan.approved]},
+        {"recovery_id": recovery.id, "guardians": guardians},
+    )
+    device = describe(user_agent)
+    tx.execute("UPDATE recoveries SET device = ? WHERE id = ?", (device, recovery.id))
+    emit(
+        tx,
+        context,
+        account_id=recovery.account_id,
+        username=recovery.username,
+        event="recovery.pending",
+        data={"recovery": recovery.id, "effective_at": effective_at, "guardians": len(guardians)},
+        user_agent=user_agent,
     )
 
 
-def apply_plan(tx: Transaction, context: Context, recovery: Recovery, plan: Plan) -> str:
+def apply_plan(
+    tx: Transaction,
+    context: Context,
+    recovery: Recovery,
+    plan: Plan,
+    *,
+    user_agent: str | None = None,
+) -> str:
     """Every write of a recovery, in the caller's transaction; returns the new session token.
 
     The account row is updated first (conditionally on the guardian version the approvals
@@ -322,10 +369,25 @@ def apply_plan(tx: Transaction, context: Context, recovery: Recovery, plan: Plan
             "passkeys_revoked": revoked,
         },
     )
+    emit(
+        tx,
+        context,
+        account_id=account_id,
+        username=recovery.username,
+        event="recovery.completed",
+        data={
+            "recovery": recovery.id,
+            "guardians": len(plan.approved),
+            "passkeys_revoked": revoked,
+        },
+        user_agent=user_agent,
+    )
     return sessions.create_session(tx, context, account_id)
 
 
-def complete(tx: Transaction, context: Context, recovery_id: str) -> tuple[Recovery, str]:
+def complete(
+    tx: Transaction, context: Context, recovery_id: str, *, user_agent: str | None = None
+) -> tuple[Recovery, str]:
     """Apply a held recovery once its delay has passed (and it was not cancelled)."""
     recovery = load(tx, recovery_id)
     now = context.now()
@@ -355,36 +417,78 @@ def complete(tx: Transaction, context: Context, recovery_id: str) -> tuple[Recov
     )
     if changed != 1:
         raise Conflict("This recovery was already completed.", code="recovery_finished")
-    session = apply_plan(tx, context, recovery, Plan.from_json(recovery.plan))
+    session = apply_plan(
+        tx, context, recovery, Plan.from_json(recovery.plan), user_agent=user_agent
+    )
     return recovery, session
 
 
-def cancel(tx: Transaction, context: Context, account_id: str, recovery_reference: str) -> None:
+def cancel(
+    tx: Transaction,
+    context: Context,
+    account_id: str,
+    recovery_reference: str,
+    *,
+    user_agent: str | None = None,
+) -> None:
     """The owner stops a pending recovery, named by its reference (from `pending_of`)."""
-    now = context.now()
+    _cancel(tx, context, recovery_reference, account_id, via="session", user_agent=user_agent)
+
+
+def cancel_by_link(
+    tx: Transaction, context: Context, recovery_reference: str, *, user_agent: str | None = None
+) -> Recovery:
+    """The mailed link stops the pending recovery it was made for (vouch.server.cancel_links:
+    the reference comes from a verified token, so it is one the server mailed)."""
+    return _cancel(tx, context, recovery_reference, None, via="mail", user_agent=user_agent)
+
+
+def _cancel(
+    tx: Transaction,
+    context: Context,
+    recovery_reference: str,
+    account_id: str | None,
+    *,
+    via: str,
+    user_agent: str | None,
+) -> Recovery:
+    row = tx.one("SELECT * FROM recoveries WHERE id = ?", (recovery_reference,))
+    if row is None or row["account_id"] is None or account_id not in (None, row["account_id"]):
+        raise BadRequest("There is no such recovery of this account.", code="unknown_recovery")
+    found = Recovery.from_row(row)
+    assert found.account_id is not None
     changed = tx.execute(
-        "UPDATE recoveries SET status = ?, finished_at = ? WHERE id = ? AND account_id = ?"
-        " AND status = ?",
-        (CANCELLED, now, recovery_reference, account_id, PENDING),
+        "UPDATE recoveries SET status = ?, finished_at = ? WHERE id = ? AND status = ?",
+        (CANCELLED, context.now(), recovery_reference, PENDING),
     )
     if changed != 1:
-        row = tx.one(
-            "SELECT status FROM recoveries WHERE id = ? AND account_id = ?",
-            (recovery_reference, account_id),
-        )
-        if row is None:
-            raise BadRequest("There is no such recovery of this account.", code="unknown_recovery")
+        status = tx.one("SELECT status FROM recoveries WHERE id = ?", (recovery_reference,))
+        now_status = status["status"] if status else found.status
         raise Conflict(
-            f"This recovery is {row['status']}, not pending: there is nothing to cancel.",
+            f"This recovery is {now_status}, not pending: there is nothing to cancel.",
             code="recovery_not_pending",
+            extra={"status": now_status},
         )
-    audit.record(tx, context, account_id, "recovery_cancelled", {"recovery_id": recovery_reference})
+    detail: dict[str, Any] = {"recovery_id": recovery_reference}
+    if via == "mail":
+        detail["via"] = "mail"
+    audit.record(tx, context, found.account_id, "recovery_cancelled", detail)
+    emit(
+        tx,
+        context,
+        account_id=found.account_id,
+        username=found.username,
+        event="recovery.cancelled",
+        data={"recovery": recovery_reference, "via": via},
+        user_agent=user_agent,
+    )
+    return found
 
 
 def pending_of(tx: Transaction, account_id: str) -> list[dict[str, Any]]:
     rows = tx.all(
-        "SELECT id, effective_at, created_at FROM recoveries WHERE account_id = ? AND status = ?"
-        " ORDER BY created_at",
+        "SELECT id, effective_at, created_at, executed_at, device FROM recoveries"
+        " WHERE account_id = ? AND status = ? ORDER BY created_at",
         (account_id, PENDING),
     )
     return [
@@ -392,6 +496,8 @@ def pending_of(tx: Transaction, account_id: str) -> list[dict[str, Any]]:
             "recovery_id": row["id"],
             "effective_at": row["effective_at"],
             "created_at": row["created_at"],
+            "executed_at": row["executed_at"],
+            "device": row["device"],
         }
         for row in rows
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vouch.server.api import Endpoint
 from vouch.server.kinds import DEFAULT_KINDS, KindRegistry
-from vouch.server.routes import account, guardians, meta, passkeys, recovery
+from vouch.server.routes import account, cancel_link, email, guardians, meta, passkeys, recovery
 
 
 def all_endpoints(kinds: KindRegistry = DEFAULT_KINDS) -> list[Endpoint]:
@@ -12,7 +12,9 @@ def all_endpoints(kinds: KindRegistry = DEFAULT_KINDS) -> list[Endpoint]:
     return [
         *passkeys.ENDPOINTS,
         *account.endpoints(kinds),
+        *email.ENDPOINTS,
         *guardians.endpoints(kinds),
         *recovery.endpoints(kinds),
+        *cancel_link.ENDPOINTS,
         *meta.ENDPOINTS,
     ]

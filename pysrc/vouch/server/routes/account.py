@@ -7,7 +7,7 @@ import functools
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vouch.server import accounts, audit, recovery, schemas, sessions
+from vouch.server import accounts, audit, email_addresses, recovery, schemas, sessions
 from vouch.server import guardians as guardian_store
 from vouch.server.api import Endpoint, JSONResponse, body_schema, read_body
 from vouch.server.context import context_of
@@ -37,9 +37,43 @@ PENDING_RECOVERIES: schemas.JSONSchema = {
             "recovery_id": schemas.RECOVERY_ID,
             "effective_at": schemas.TIME,
             "created_at": schemas.TIME,
+            "executed_at": {
+                "type": ["integer", "null"],
+                "description": "When its guardians approved it and it began to wait",
+            },
+            "device": {
+                "type": ["string", "null"],
+                "description": 'Coarse browser and OS it came from ("Chrome on Android")',
+            },
         },
-        "required": ["recovery_id", "effective_at", "created_at"],
+        "required": ["recovery_id", "effective_at", "created_at", "executed_at", "device"],
     },
+}
+EMAIL: schemas.JSONSchema = {
+    "description": "The verified address notifications go to (null: none)",
+    "oneOf": [
+        {"type": "null"},
+        {
+            "type": "object",
+            "properties": {"address": {"type": "string"}, "verified_at": schemas.TIME},
+            "required": ["address", "verified_at"],
+        },
+    ],
+}
+EMAIL_PENDING: schemas.JSONSchema = {
+    "description": "An address whose mailed code has not been entered yet (null: none)",
+    "oneOf": [
+        {"type": "null"},
+        {
+            "type": "object",
+            "properties": {
+                "verification_id": {"type": "string"},
+                "address": {"type": "string"},
+                "expires_at": schemas.TIME,
+            },
+            "required": ["verification_id", "address", "expires_at"],
+        },
+    ],
 }
 
 
@@ -55,6 +89,8 @@ def account_response(kinds: KindRegistry) -> schemas.JSONSchema:
             "guardians": {"type": "array", "items": kinds.owner_schema},
             "passkeys": PASSKEYS,
             "pending_recoveries": PENDING_RECOVERIES,
+            "email": EMAIL,
+            "email_pending": EMAIL_PENDING,
         },
         "required": [
             "account",
@@ -63,6 +99,8 @@ def account_response(kinds: KindRegistry) -> schemas.JSONSchema:
             "guardians",
             "passkeys",
             "pending_recoveries",
+            "email",
+            "email_pending",
         ],
     }
 
@@ -106,6 +144,7 @@ async def account_info(request: Request) -> Response:
                 ],
                 "passkeys": accounts.passkey_summaries(tx, account_id),
                 "pending_recoveries": recovery.pending_of(tx, account_id),
+                **email_addresses.summary(tx, account_id, context.now()),
             }
         )
 

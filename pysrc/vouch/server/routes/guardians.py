@@ -27,6 +27,7 @@ from vouch.server.context import Context, context_of
 from vouch.server.errors import BadRequest, ChallengeError, Conflict, VerificationFailed
 from vouch.server.kinds import Guardian, KindRegistry
 from vouch.server.kinds.base import invalid
+from vouch.server.outbox.events import emit
 from vouch.server.storage import Row, Transaction
 
 CHANGE_PURPOSE = "guardians"
@@ -174,6 +175,7 @@ async def add_passkey(request: Request) -> Response:
     context = context_of(request)
     token = sessions.bearer_token(request)
     body = await read_body(request, ADD_PASSKEY, context.config.max_body_bytes)
+    user_agent = request.headers.get("user-agent")
 
     def work(tx: Transaction) -> JSONResponse:
         account = sessions.session_account(tx, context, token)
@@ -194,6 +196,15 @@ async def add_passkey(request: Request) -> Response:
         )
         audit.record(
             tx, context, account["id"], "guardian_passkey_added", {"passkey": credential_id}
+        )
+        emit(
+            tx,
+            context,
+            account_id=account["id"],
+            username=account["username"],
+            event="passkey.added",
+            data={"passkey": credential_id, "role": "guardian"},
+            user_agent=user_agent,
         )
         return JSONResponse({"credential_id": credential_id})
 
@@ -255,6 +266,7 @@ async def replace_guardians(request: Request) -> Response:
     body = await read_body(request, kind_schemas(context.kinds).put, context.config.max_body_bytes)
     config = body["config"]
     assertion = body["assertion"]
+    user_agent = request.headers.get("user-agent")
     linked_with, linked = await _linked(context, token, body)
 
     def work(tx: Transaction) -> JSONResponse:
@@ -320,6 +332,18 @@ async def replace_guardians(request: Request) -> Response:
                 "guardians": [{"id": g.id, "kind": g.kind, "label": g.label} for g in saved],
                 "passkey": stored.id,
             },
+        )
+        emit(
+            tx,
+            context,
+            account_id=account_id,
+            username=account["username"],
+            event="guardians.changed",
+            data={
+                "threshold": threshold,
+                "guardians": [{"id": g.id, "kind": g.kind, "label": g.label} for g in saved],
+            },
+            user_agent=user_agent,
         )
         described = [guardian_store.owner_descriptor(g, context.kinds) for g in saved]
         return JSONResponse({"threshold": threshold, "guardians": described})

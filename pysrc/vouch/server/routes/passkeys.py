@@ -20,6 +20,7 @@ from vouch.server.api import (
 )
 from vouch.server.context import context_of
 from vouch.server.errors import BadRequest, Conflict, VerificationFailed, VouchError
+from vouch.server.outbox.events import emit
 from vouch.server.routes._common import audience_of, signed_in
 from vouch.server.storage import Transaction
 
@@ -77,6 +78,7 @@ async def register_verify(request: Request) -> Response:
         raise BadRequest(str(exc), code="invalid_username") from exc
 
     address = client_address(request)
+    user_agent = request.headers.get("user-agent")
 
     def take(tx: Transaction) -> challenges.Challenge:
         """Count the attempt and use up its challenge, committed whatever happens next: one
@@ -102,6 +104,15 @@ async def register_verify(request: Request) -> Response:
         accounts.create_account(tx, account_id=account_id, username=username, now=now)
         passkey = accounts.add_credential(tx, account_id=account_id, credential=credential, now=now)
         audit.record(tx, context, account_id, "account_created", {"passkey": passkey})
+        emit(
+            tx,
+            context,
+            account_id=account_id,
+            username=username,
+            event="account.created",
+            data={},
+            user_agent=user_agent,
+        )
         return JSONResponse(
             signed_in(tx, context, account_id=account_id, username=username, audience=audience)
         )

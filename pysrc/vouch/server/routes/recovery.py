@@ -147,6 +147,7 @@ async def start(request: Request) -> Response:
     except InvalidUsername as exc:
         raise BadRequest(str(exc), code="invalid_username") from exc
     address = client_address(request)
+    user_agent = request.headers.get("user-agent")
 
     def work(tx: Transaction) -> JSONResponse:
         pair = ratelimit.account_address(username, address)
@@ -155,7 +156,7 @@ async def start(request: Request) -> Response:
             context,
             [("recovery_start_address", address), ("recovery_start_account_address", pair)],
         )
-        return JSONResponse(recovery.start(tx, context, username))
+        return JSONResponse(recovery.start(tx, context, username, user_agent=user_agent))
 
     return await context.database.run(work)
 
@@ -264,16 +265,19 @@ async def execute(request: Request) -> Response:
             for guardian, approval in pairs
         ]
         plan = Plan(credential=credential, approved=(*approved, *recorded))
+        user_agent = request.headers.get("user-agent")
 
         def apply(tx: Transaction) -> dict[str, Any]:
             effective = recovery.mark_executed(tx, context, found, plan)
             # Held or applied now, the recovery is executed: what it used is used.
             recovery_approvals.consume(tx, context, found, plan.approved)
             if effective is not None:
-                recovery.hold(tx, context, found, plan)
+                recovery.hold(
+                    tx, context, found, plan, effective_at=effective, user_agent=user_agent
+                )
                 recovery_id = body["recovery_id"]  # the bearer id, not the stored reference
                 return {"status": "pending", "recovery_id": recovery_id, "effective_at": effective}
-            session = recovery.apply_plan(tx, context, found, plan)
+            session = recovery.apply_plan(tx, context, found, plan, user_agent=user_agent)
             return _complete_body(tx, context, found, session, audience)
 
         result = await context.database.run(apply)
@@ -307,9 +311,10 @@ async def complete(request: Request) -> Response:
     audience = audience_of(context, body)
     address = client_address(request)
     await ratelimit.enforce(context, [("recovery_execute_address", address)])
+    user_agent = request.headers.get("user-agent")
 
     def work(tx: Transaction) -> dict[str, Any]:
-        found, session = recovery.complete(tx, context, body["recovery_id"])
+        found, session = recovery.complete(tx, context, body["recovery_id"], user_agent=user_agent)
         return _complete_body(tx, context, found, session, audience)
 
     return JSONResponse(await context.database.run(work))
@@ -320,10 +325,11 @@ async def cancel(request: Request) -> Response:
     context = context_of(request)
     token = sessions.bearer_token(request)
     body = await read_body(request, CANCEL, context.config.max_body_bytes)
+    user_agent = request.headers.get("user-agent")
 
     def work(tx: Transaction) -> dict[str, Any]:
         account = sessions.session_account(tx, context, token)
-        recovery.cancel(tx, context, account["id"], body["recovery_id"])
+        recovery.cancel(tx, context, account["id"], body["recovery_id"], user_agent=user_agent)
         return {"status": "cancelled"}
 
     return JSONResponse(await context.database.run(work))

@@ -41,6 +41,15 @@ class Transaction(Protocol):
         """Run a query; return every row."""
         ...
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction has committed (never if it rolls back).
+
+        For what must not happen before the data is visible to others, such as waking the
+        outbox worker of this process: woken earlier, it could look before the commit and
+        find nothing. It may run on another thread than the work (PostgreSQL's).
+        """
+        ...
+
 
 class Database(Protocol):
     """A database that runs work atomically: all of `work` commits, or none of it."""

@@ -269,6 +269,70 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        7,
+        [
+            # The outbox: each mail and webhook delivery an event causes, written in the
+            # transaction of the event (vouch.server.outbox). One row per event and
+            # destination; `event_id` is what receivers deduplicate by (webhook-id, the
+            # mail's Message-ID). A worker leases due rows (lease_until) before sending, so
+            # of several processes one sends each; status pending -> sent | failed.
+            """CREATE TABLE outbox (
+                id TEXT PRIMARY KEY,
+                event_id TEXT NOT NULL,
+                event TEXT NOT NULL,
+                account_id TEXT,
+                channel TEXT NOT NULL,
+                destination TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                lease_owner TEXT,
+                lease_until BIGINT,
+                last_error TEXT,
+                finished_at BIGINT,
+                UNIQUE (event_id, channel, destination)
+            )""",
+            "CREATE INDEX outbox_due ON outbox(status, next_attempt_at)",
+            # The delivery log: every attempt's outcome, pruned with its row.
+            """CREATE TABLE outbox_attempts (
+                outbox_id TEXT NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+                attempt INTEGER NOT NULL,
+                at BIGINT NOT NULL,
+                ok INTEGER NOT NULL,
+                detail TEXT NOT NULL,
+                PRIMARY KEY (outbox_id, attempt)
+            )""",
+            # An account's verified address (notifications go there); one per account.
+            """CREATE TABLE account_emails (
+                account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+                address TEXT NOT NULL,
+                verified_at BIGINT NOT NULL
+            )""",
+            # An address being verified: the code only as a keyed hash, its expiry, the
+            # wrong tries so far, and used_at once it verified (single use).
+            """CREATE TABLE email_verifications (
+                id TEXT PRIMARY KEY,
+                account_id TEXT NOT NULL REFERENCES accounts(id),
+                address TEXT NOT NULL,
+                code_hash BLOB NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                attempts INTEGER NOT NULL,
+                used_at BIGINT
+            )""",
+            "CREATE INDEX email_verifications_account ON email_verifications(account_id)",
+            "CREATE INDEX email_verifications_expiry ON email_verifications(expires_at)",
+            # The coarse browser and OS a held recovery was executed from, for the owner's
+            # banner and mail ("Chrome on Android").
+            "ALTER TABLE recoveries ADD COLUMN device TEXT",
+        ],
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 

@@ -10,6 +10,7 @@ count is checked, which PostgreSQL re-evaluates after waiting for the other writ
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from vouch.server.storage.base import Row, StorageBusy, StorageConflict, Transac
 from vouch.server.storage.migrations import apply_migrations
 
 T = TypeVar("T")
+log = logging.getLogger("vouch.server.storage")
 
 # Serialises schema changes between server processes that start together.
 MIGRATION_LOCK_KEY = 0x766F756368  # "vouch"
@@ -37,6 +39,10 @@ class _PostgresTransaction:
     def __init__(self, connection: psycopg.Connection[dict[str, Any]]):
         self._connection = connection
         self._sql: dict[str, str] = {}
+        self.committed: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
 
     def _prepare(self, sql: str) -> str:
         translated = self._sql.get(sql)
@@ -84,9 +90,10 @@ class PostgresDatabase:
             except queue.Empty:
                 connection = self._connect()
             healthy = True
+            tx = _PostgresTransaction(connection)
             try:
                 with connection.transaction():
-                    return work(_PostgresTransaction(connection))
+                    result = work(tx)
             except errors.IntegrityError as exc:
                 raise StorageConflict(str(exc).strip()) from exc
             except (errors.LockNotAvailable, errors.DeadlockDetected) as exc:
@@ -99,6 +106,12 @@ class PostgresDatabase:
                     self._idle.put(connection)
                 else:
                     connection.close()
+        for callback in tx.committed:  # committed: the transaction block ended without error
+            try:
+                callback()
+            except Exception:
+                log.exception("an after-commit callback failed")
+        return result
 
     async def run(self, work: Callable[[Transaction], T]) -> T:
         return await asyncio.to_thread(self.run_sync, work)

@@ -74,6 +74,10 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 class _SQLiteTransaction:
     def __init__(self, connection: sqlite3.Connection):
         self._connection = connection
+        self.committed: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> int:
         return self._connection.execute(sql, tuple(params)).rowcount
@@ -163,11 +167,12 @@ class SQLiteDatabase:
             return
         self._queue = self._queue_loop = None
         outcomes: list[tuple[asyncio.Future[Any], tuple[bool, Any]]] = []
+        committed: list[Callable[[], None]] = []
         try:
             for work, future in queue:
                 if future.cancelled():  # its request is gone: nothing of it happens
                     continue
-                outcomes.append((future, self._run_saved(work)))
+                outcomes.append((future, self._run_saved(work, committed)))
             self._connection.execute("COMMIT")
         except Exception as exc:
             failure = self._roll_back(exc)
@@ -178,6 +183,7 @@ class SQLiteDatabase:
             return
         finally:
             self._lock.release()
+        _call_all(committed)
         for future, (ok, value) in outcomes:
             if future.done():
                 continue
@@ -186,13 +192,17 @@ class SQLiteDatabase:
             else:
                 future.set_exception(_storage_error(value))
 
-    def _run_saved(self, work: Callable[[Transaction], Any]) -> tuple[bool, Any]:
+    def _run_saved(
+        self, work: Callable[[Transaction], Any], committed: list[Callable[[], None]]
+    ) -> tuple[bool, Any]:
         """One request's work in a savepoint: (True, result), or (False, error) with all of
         its writes undone. Raises if SQLite rolled back the whole transaction (an I/O error,
-        a full disk): the batch's earlier work went with it."""
+        a full disk): the batch's earlier work went with it. The after-commit callbacks of
+        work that kept its writes are added to `committed`."""
         self._connection.execute("SAVEPOINT work")
+        tx = _SQLiteTransaction(self._connection)
         try:
-            result = work(_SQLiteTransaction(self._connection))
+            result = work(tx)
         except Exception as exc:
             if not self._connection.in_transaction:
                 raise
@@ -200,6 +210,7 @@ class SQLiteDatabase:
             self._connection.execute("RELEASE work")
             return False, exc
         self._connection.execute("RELEASE work")
+        committed.extend(tx.committed)
         return True, result
 
     def _begin_or_release(self, deadline: float) -> bool:
@@ -225,14 +236,16 @@ class SQLiteDatabase:
 
     def _run(self, work: Callable[[Transaction], T]) -> T:
         """`work` in the transaction _begin opened, then COMMIT (or ROLLBACK)."""
+        tx = _SQLiteTransaction(self._connection)
         try:
-            result = work(_SQLiteTransaction(self._connection))
+            result = work(tx)
             self._connection.execute("COMMIT")
         except BaseException as exc:
             error = self._roll_back(exc)
             if error is exc:
                 raise
             raise error from exc
+        _call_all(tx.committed)
         return result
 
     def _roll_back(self, exc: BaseException) -> BaseException:
@@ -258,6 +271,15 @@ def _fail(
     for _, future in queue:
         if not future.done():
             future.set_exception(error)
+
+
+def _call_all(callbacks: list[Callable[[], None]]) -> None:
+    """After-commit callbacks: one that fails is logged, and the others still run."""
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("an after-commit callback failed")
 
 
 def _storage_error(exc: BaseException) -> BaseException:
