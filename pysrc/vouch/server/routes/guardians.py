@@ -194,16 +194,15 @@ async def add_passkey(request: Request) -> Response:
             now=context.now(),
             role=accounts.GUARDIAN,
         )
-        audit.record(
-            tx, context, account["id"], "guardian_passkey_added", {"passkey": credential_id}
-        )
+        added = {"passkey": credential_id}  # the audit and event field, not the kind
+        audit.record(tx, context, account["id"], "guardian_passkey_added", added)
         emit(
             tx,
             context,
             account_id=account["id"],
             username=account["username"],
             event="passkey.added",
-            data={"passkey": credential_id, "role": "guardian"},
+            data={**added, "role": "guardian"},
             user_agent=user_agent,
         )
         return JSONResponse({"credential_id": credential_id})
