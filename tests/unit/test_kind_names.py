@@ -26,6 +26,10 @@ HOMONYMS: dict[str, Counter[str]] = {
     # The audit field "passkey" is the sign-in passkey that was used, not the guardian kind.
     "server/routes/passkeys.py": Counter({"passkey": 3}),
     "server/routes/guardians.py": Counter({"passkey": 2}),
+    # The account's email address (GET /api/account's "email"), not the guardian kind.
+    "dialog/guardian_setup.py": Counter({"email": 1}),
+    "server/email_addresses.py": Counter({"email": 1}),
+    "server/routes/account.py": Counter({"email": 2}),
 }
 
 

@@ -104,6 +104,17 @@ OIDC = Kind(
     proof=Proof.ID_TOKEN,
 )
 
+# A mailbox: the owner's verified address, as signed in the configuration. A recovery asks
+# the server to mail a one-time code there, and the code typed back is recorded by the
+# server for that recovery (out of band). A recovering user is shown no address.
+EMAIL = Kind(
+    name="email",
+    label="Email",
+    config_fields=("address",),
+    public_fields=(),
+    proof=Proof.OUT_OF_BAND,
+)
+
 
 class KindTable(Mapping[str, Kind]):
     """The kinds by name, in the order the dialog offers them."""
@@ -131,4 +142,4 @@ class KindTable(Mapping[str, Kind]):
 
 # Every kind, in the order the dialog offers them. A server runs `oidc` only when it is
 # configured with a provider (`serve.py --oidc-provider`): see `vouch.server.kinds`.
-KINDS = KindTable(PASSPHRASE, RECOVERY_CODE, BACKUP_CODES, PASSKEY, OIDC)
+KINDS = KindTable(PASSPHRASE, RECOVERY_CODE, BACKUP_CODES, PASSKEY, OIDC, EMAIL)

@@ -16,6 +16,8 @@ from typing import Any
 from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.kinds import KINDS
 from vouch.core.messages import GuardiansChange, guardians_message, webauthn_challenge_for
+from vouch.dialog import email_address
+from vouch.dialog.email_address import EmailAddressScreens
 from vouch.dialog.errors import UserFacingError
 from vouch.dialog.guardian_setup import AccountModel, Change, Guardian, status_text
 from vouch.dialog.kinds import REGISTRY, DialogKind
@@ -37,6 +39,16 @@ def guardian_details(guardian: Guardian) -> str:
     if "codes_remaining" in guardian:  # server state of the kinds whose codes burn
         details.append(f"{guardian['codes_remaining']} codes left")
     return " · ".join(details)
+
+
+def pending_text(pending: dict[str, Any]) -> str:
+    """A pending recovery, for the owner who may not have started it."""
+    when = datetime.datetime.fromtimestamp(pending["effective_at"], tz=datetime.UTC)
+    device = f" from {pending['device']}" if pending.get("device") else ""
+    return (
+        f"Someone is recovering this account with its guardians{device}. Unless you cancel, "
+        f"it completes on {when:%Y-%m-%d at %H:%M} UTC and your passkeys stop working."
+    )
 
 
 def threshold_meaning(threshold: int, total: int) -> str:
@@ -69,6 +81,8 @@ class AccountScreens:
         self.pending: list[dict[str, Any]] = []
         # The recommended set-up, offered on an account with no guardians (app.Dialog sets it).
         self.recommend: Handler | None = None
+        self.email_pending: dict[str, Any] | None = None  # a code on its way to an address
+        self.email = EmailAddressScreens(shell, done=self.show, saved=self._email_saved)
 
     # Loading ------------------------------------------------------------------------------
 
@@ -83,6 +97,7 @@ class AccountScreens:
         data = await self.shell.api.account()
         self.model = AccountModel.from_account(data)
         self.pending = list(data.get("pending_recoveries") or [])
+        self.email_pending = email_address.pending_of(data)
         return self.model
 
     async def reload(self) -> None:
@@ -121,6 +136,7 @@ class AccountScreens:
         screen.set_text("[data-slot=notice]", self.notice)
         self.notice = ""
         self._render_pending(screen)
+        self._render_email(screen, model)
         self._render_guardians(screen, model)
         self._render_add_buttons(screen, model)
         self._render_threshold(screen, model)
@@ -133,12 +149,7 @@ class AccountScreens:
         screen.set_hidden("[data-slot=pending]", not self.pending)
         for pending in self.pending:
             item = screen.append_template("[data-slot=pending-list]", "tpl-pending-item")
-            when = datetime.datetime.fromtimestamp(pending["effective_at"], tz=datetime.UTC)
-            item.set_text(
-                "[data-slot=text]",
-                "Someone is recovering this account with its guardians. Unless you cancel, "
-                f"it completes on {when:%Y-%m-%d at %H:%M} UTC and your passkeys stop working.",
-            )
+            item.set_text("[data-slot=text]", pending_text(pending))
             item.on("button", "click", self._cancel_handler(pending["recovery_id"]))
 
     def _cancel_handler(self, recovery_id: str) -> Handler:
@@ -151,6 +162,25 @@ class AccountScreens:
             self.shell.run(work)
 
         return cancel
+
+    def _render_email(self, screen: Screen, model: AccountModel) -> None:
+        screen.set_text("[data-slot=email-text]", email_address.describe(model.email))
+        screen.set_text(
+            "[data-action=email]",
+            "Add email address" if model.email is None else "Change email address",
+        )
+        screen.on("[data-action=email]", "click", self.email.show_address)
+        pending = self.email_pending
+        screen.set_hidden("[data-action=email-code]", pending is None)
+        if pending is not None:
+            screen.set_text(
+                "[data-action=email-code]", f"Enter the code sent to {pending['address']}"
+            )
+            screen.on("[data-action=email-code]", "click", lambda: self.email.show_code(pending))
+
+    def _email_saved(self) -> None:
+        self.notice = "Email address verified: notices go there now."
+        self.shell.spawn(self.reload())
 
     def _render_guardians(self, screen: Screen, model: AccountModel) -> None:
         screen.set_hidden("[data-slot=empty]", bool(model.guardians))
@@ -189,8 +219,7 @@ class AccountScreens:
 
     def _render_add_buttons(self, screen: Screen, model: AccountModel) -> None:
         for dialog_kind in REGISTRY.values():
-            replacing = bool(model.of_kind(dialog_kind.name))
-            for button in dialog_kind.buttons(self.shell.server_config, replacing=replacing):
+            for button in dialog_kind.buttons(self.shell.server_config, model):
                 item = screen.append_template("[data-slot=add-buttons]", "tpl-add-button")
                 item.set_text("button", button.text)
                 item.set_attribute("button", "data-action", button.action)

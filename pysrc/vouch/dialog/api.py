@@ -91,6 +91,14 @@ class ApiClient:
             body["links"] = list(links)
         return await self.call("PUT", "/api/guardians", body)
 
+    async def add_email(self, address: str) -> dict[str, Any]:
+        """Mail a code to `address`; it becomes the account's once verified with it."""
+        return await self.call("POST", "/api/account/email", {"address": address})
+
+    async def verify_email(self, verification_id: str, code: str) -> dict[str, Any]:
+        body = {"verification_id": verification_id, "code": code}
+        return await self.call("POST", "/api/account/email/verify", body)
+
     async def cancel_recovery(self, recovery_id: str) -> dict[str, Any]:
         return await self.call("POST", "/api/recovery/cancel", {"recovery_id": recovery_id})
 
@@ -104,6 +112,16 @@ class ApiClient:
     ) -> dict[str, Any]:
         body = {"recovery_id": recovery_id, "new_credential": new_credential, "approval": approval}
         return await self.call("POST", "/api/recovery/check", body)
+
+    async def recovery_email_send(self, recovery_id: str, guardian_id: str) -> dict[str, Any]:
+        body = {"recovery_id": recovery_id, "guardian_id": guardian_id}
+        return await self.call("POST", "/api/recovery/email/send", body)
+
+    async def recovery_email_verify(
+        self, recovery_id: str, guardian_id: str, code: str
+    ) -> dict[str, Any]:
+        body = {"recovery_id": recovery_id, "guardian_id": guardian_id, "code": code}
+        return await self.call("POST", "/api/recovery/email/verify", body)
 
     async def recovery_execute(
         self,

@@ -69,6 +69,7 @@ class AccountModel:
     username: str
     guardians: tuple[Guardian, ...]  # as saved, with the server's fields
     threshold: int
+    email: str | None = None  # the account's verified address, where notices go
 
     @classmethod
     def from_account(cls, data: dict[str, Any]) -> AccountModel:
@@ -77,6 +78,7 @@ class AccountModel:
             username=str(data["username"]),
             guardians=tuple(data.get("guardians") or ()),
             threshold=int(data.get("threshold") or 0),
+            email=_address(data.get("email")),
         )
 
     def guardian(self, guardian_id: str) -> Guardian:
@@ -123,6 +125,13 @@ class AccountModel:
         taken = sum(1 for guardian in (*self.guardians, *also) if guardian["kind"] == kind)
         name = KINDS[kind].label
         return name if taken == 0 else f"{name} {taken + 1}"
+
+
+def _address(email: Any) -> str | None:
+    """The verified address of GET /api/account's `email` ({address, verified_at} or None)."""
+    if isinstance(email, dict) and email.get("verified_at") and email.get("address"):
+        return str(email["address"])
+    return None
 
 
 def status_text(threshold: int, count: int) -> str:

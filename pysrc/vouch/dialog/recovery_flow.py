@@ -22,6 +22,9 @@ class RecoveryFlow:
     start: dict[str, Any]
     credential: dict[str, Any] | None = None
     approvals: dict[str, Approval] = field(default_factory=dict)
+    # Guardians whose approval the server recorded itself (an emailed code, typed back):
+    # they count toward the threshold, but the page has nothing of theirs to send.
+    recorded: set[str] = field(default_factory=set)
     # The server refused an approval: perhaps the account name is mistyped (a decoy's
     # guardians refuse everything), so the screens offer to change it.
     refused: bool = False
@@ -44,7 +47,10 @@ class RecoveryFlow:
 
     @property
     def remaining(self) -> int:
-        return max(0, self.threshold - len(self.approvals))
+        return max(0, self.threshold - len(self.approvals) - len(self.recorded))
+
+    def approved(self, guardian_id: str) -> bool:
+        return guardian_id in self.approvals or guardian_id in self.recorded
 
     def guardian(self, guardian_id: str) -> dict[str, Any]:
         for guardian in self.guardians:
@@ -53,7 +59,7 @@ class RecoveryFlow:
         raise KeyError(guardian_id)
 
     def unused_guardians(self) -> list[dict[str, Any]]:
-        return [g for g in self.guardians if g["id"] not in self.approvals]
+        return [g for g in self.guardians if not self.approved(g["id"])]
 
     def unused_of_kind(self, kind: str) -> dict[str, Any] | None:
         return next((g for g in self.unused_guardians() if g["kind"] == kind), None)
@@ -97,3 +103,7 @@ class RecoveryFlow:
 
     def record(self, approval: Approval) -> None:
         self.approvals[approval["guardian_id"]] = approval
+
+    def record_elsewhere(self, guardian_id: str) -> None:
+        """The server holds this guardian's approval (out of band)."""
+        self.recorded.add(guardian_id)

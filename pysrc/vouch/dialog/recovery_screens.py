@@ -111,7 +111,7 @@ class RecoveryScreens:
         screen.on("[data-action=rename]", "click", self.rename)
         for guardian in flow.guardians:
             item = screen.append_template("[data-slot=choices]", "tpl-guardian-choice")
-            approved = guardian["id"] in flow.approvals
+            approved = flow.approved(guardian["id"])
             item.set_text("button", choice_text(guardian, self.shell.server_config))
             item.set_text("[data-slot=status]", "Approved" if approved else "")
             item.set_disabled("button", approved)
@@ -127,6 +127,7 @@ class RecoveryScreens:
                 guardian=guardian,
                 flow=flow,
                 check=self._check,
+                recorded=self._recorded,
                 back=self.show_guardians,
                 rename=self.rename,
                 offer=lambda kind: self._offer(flow, kind),
@@ -157,6 +158,11 @@ class RecoveryScreens:
             flow.refused = True
             raise ApprovalRefused(refusal_message(exc.message, flow.start["username"])) from None
         flow.record(approval)
+        self.show_guardians()
+
+    def _recorded(self, guardian_id: str) -> None:
+        """The server recorded this guardian's approval itself (an emailed code)."""
+        self._flow().record_elsewhere(guardian_id)
         self.show_guardians()
 
     def rename(self) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vouch.dialog.account_screens import AccountScreens
+from vouch.dialog.account_screens import AccountScreens, pending_text
 from vouch.dialog.api import ApiError
 from vouch.dialog.errors import NetworkError
 from vouch.dialog.guardian_setup import AccountModel, Change
@@ -56,7 +56,9 @@ class Welcome:
             self.shell.show_busy("Signing you in…")
             model = await self.account.load(result)
             used = [g for g in model.guardians if g["id"] in arrival.used]
-            if used:
+            if self.account.pending:
+                self.show_pending(finish)
+            elif used:
                 self.offer(self.renewal(used[0]), result, finish)
             elif not model.guardians:
                 self.offer(self.recommended(first=False), result, finish)
@@ -64,6 +66,40 @@ class Welcome:
                 finish()
 
         self.shell.run(check, on_error=finish)
+
+    # A recovery the owner may not have started ---------------------------------------------
+
+    def show_pending(self, finish: Handler, notice: str = "") -> None:
+        """Every sign-in while a recovery is pending says so first, with Cancel, before the
+        dialog goes on: the owner may be the only one who can stop it."""
+        screen = self.shell.show("tpl-pending-banner")
+        pending = self.account.pending
+        screen.set_hidden("[data-slot=pending-list]", not pending)
+        screen.set_hidden("[data-slot=lede]", not pending)
+        screen.set_hidden("[data-slot=notice]", not notice)
+        screen.set_text("[data-slot=notice]", notice)
+        if not pending:
+            screen.set_text("h2", "Recovery cancelled")
+        for item_data in pending:
+            item = screen.append_template("[data-slot=pending-list]", "tpl-pending-item")
+            item.set_text("[data-slot=text]", pending_text(item_data))
+            item.on("button", "click", self._cancel(str(item_data["recovery_id"]), finish))
+        screen.set_text("[data-action=continue]", "It was me: continue" if pending else "Continue")
+        screen.on("[data-action=continue]", "click", finish)
+
+    def _cancel(self, recovery_id: str, finish: Handler) -> Handler:
+        def cancel() -> None:
+            async def work() -> None:
+                self.shell.show_busy("Cancelling the recovery…")
+                await self.shell.api.cancel_recovery(recovery_id)
+                self.account.pending = [
+                    p for p in self.account.pending if p["recovery_id"] != recovery_id
+                ]
+                self.show_pending(finish, "The recovery was cancelled. Your passkeys keep working.")
+
+            self.shell.run(work, on_error=lambda: self.show_pending(finish))
+
+        return cancel
 
     # The offers ---------------------------------------------------------------------------
 

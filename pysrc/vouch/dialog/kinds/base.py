@@ -97,6 +97,9 @@ class ApprovalStep:
     # recovery screen moves on to the next guardian or to execute. A refusal raises
     # `errors.ApprovalRefused`.
     check: Callable[[Approval], Awaitable[None]]
+    # The server recorded this guardian's approval itself (out of band, an emailed code
+    # typed back): the flow counts it and the recovery screen moves on.
+    recorded: Callable[[str], None]
     back: Handler  # the list of guardians again
     rename: Handler  # the account-name screen again, the name filled in
     # An unapproved guardian of the named kind, if the recovery has one.
@@ -127,8 +130,8 @@ class DialogKind:
     # a used secret has been typed on a device and may have been seen (NIST SP 800-63B-4).
     renew: Callable[[Provider, AccountModel, Guardian, Site], Awaitable[Issued]] | None = None
     # Its account-screen buttons, when they depend on the server's /api/config (one per
-    # OpenID provider); otherwise one button, `add_text`.
-    add_buttons: Callable[[Mapping[str, Any] | None], list[AddButton]] | None = None
+    # OpenID provider) or on the account (a verified address); otherwise one, `add_text`.
+    add_buttons: Callable[[Mapping[str, Any] | None, AccountModel], list[AddButton]] | None = None
     # A recovery choice's words, when they depend on the server's /api/config (the
     # provider's name); otherwise `use_text` and the label.
     choice: Callable[[Guardian, Mapping[str, Any] | None], str] | None = None
@@ -143,11 +146,12 @@ class DialogKind:
     def title_of(self, guardian: Guardian, config: Mapping[str, Any] | None = None) -> str:
         return self.kind.label if self.title is None else self.title(guardian, config)
 
-    def buttons(self, config: Mapping[str, Any] | None, *, replacing: bool) -> list[AddButton]:
-        """The account screen's buttons for this kind; `replacing`: the account has the
-        one guardian of a kind it keeps one of."""
+    def buttons(self, config: Mapping[str, Any] | None, model: AccountModel) -> list[AddButton]:
+        """The account screen's buttons for this kind (a kind the account keeps one of
+        offers to replace the one it has)."""
         if self.add_buttons is not None:
-            return self.add_buttons(config)
+            return self.add_buttons(config, model)
+        replacing = bool(model.of_kind(self.name))
         text = self.replace_text if self.replace_text and replacing else self.add_text
         return [AddButton(text=text, action=f"add-{self.name.replace('_', '-')}")]
 

@@ -26,6 +26,7 @@ from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.messages import GuardiansChange, guardians_message, oidc_nonce_for
 from vouch.dialog.errors import UserFacingError
 from vouch.dialog.kinds.base import (
+    AccountModel,
     AddButton,
     Approval,
     ApprovalStep,
@@ -139,7 +140,7 @@ def title(guardian: Guardian, config: Mapping[str, Any] | None) -> str:
     return f"{display_name(config, str(guardian.get('provider', '')))} account"
 
 
-def add_buttons(config: Mapping[str, Any] | None) -> list[AddButton]:
+def add_buttons(config: Mapping[str, Any] | None, _model: AccountModel) -> list[AddButton]:
     """One button per provider the server runs ("Link Google account")."""
     return [
         AddButton(
