@@ -81,15 +81,21 @@ ENDPOINTS = [
 
 
 def _page(context: Context, title: str, paragraphs: list[str], status: int) -> HTMLResponse:
+    """A page in the dialog's own look (its stylesheet, from this origin), with no script."""
     body = "\n".join(paragraphs)
     name = html.escape(context.config.rp_name)
     return HTMLResponse(
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'
+        '<meta name="color-scheme" content="light dark">'
         f"<title>{html.escape(title)} - {name}</title>"
-        "<style>body{font-family:sans-serif;max-width:36em;margin:3em auto;padding:0 1em}"
-        "button{font-size:1.1em;padding:.5em 1em}</style></head>\n"
-        f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n",
+        '<link rel="icon" href="data:,">'  # nothing else to fetch: no /favicon.ico 404
+        '<link rel="stylesheet" href="/dialog.css"></head>\n'
+        '<body><main class="dialog" aria-labelledby="page-title">'
+        '<header class="dialog-header"><span class="brand" aria-hidden="true">\u25c8</span>'
+        f"<p><strong>{name}</strong></p></header>"
+        f'<section class="screen"><h1 id="page-title">{html.escape(title)}</h1>\n{body}\n'
+        "</section></main></body></html>\n",
         status_code=status,
     )
 
@@ -132,7 +138,7 @@ async def cancel_page(request: Request) -> Response:
             " nothing of the account will change.</p>",
             f'<form method=post action="{cancel_links.PATH}">'
             f'<input type=hidden name=token value="{html.escape(token)}">'
-            "<button type=submit>Cancel this recovery</button></form>",
+            "<button type=submit class=danger>Cancel this recovery</button></form>",
         ],
         200,
     )
