@@ -62,6 +62,7 @@ def account_api(guardians: list[dict[str, Any]] | None = None, threshold: int = 
     return FakeApi(
         {
             ("GET", "/api/account"): account,
+            ("GET", "/api/audit"): {"events": []},
             ("POST", "/api/guardians/options"): SAVE_OPTIONS,
             ("POST", "/api/guardians/passkey/options"): PASSKEY_OPTIONS,
             ("PUT", "/api/guardians"): stored,

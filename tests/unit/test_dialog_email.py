@@ -271,3 +271,26 @@ def test_the_entry_builder_names_exactly_the_kinds_fields() -> None:
     entry = email.build_entry("a@example.com", label="Email")
     assert tuple(entry) == EMAIL.entry_fields
     assert email.typed_code(" 12-34 5 ") == "12345"
+
+
+def test_the_account_screen_lists_the_latest_activity_in_words() -> None:
+    api = account_api()
+    api.answers[("GET", "/api/audit")] = {
+        "events": [
+            {"at": 1_800_000_060, "kind": "recovery_pending", "detail": {}},
+            {"at": 1_800_000_030, "kind": "recovery_check_failed", "detail": {}},
+            {"at": 1_800_000_020, "kind": "recovery_check_failed", "detail": {}},
+            {"at": 1_800_000_000, "kind": "account_created", "detail": {}},
+            {"at": 1_800_000_000, "kind": "some_new_event", "detail": {}},
+        ]
+    }
+    shell, _ = opened(api)
+    account = shell.current()
+    assert not account.find("[data-slot=activity]").hidden
+    lines = [li.text_content for li in account.find("[data-slot=activity-list]").children]
+    assert lines == [
+        "A recovery was scheduled · 2027-01-15 08:01 UTC",
+        "A recovery attempt was refused · 2027-01-15 08:00 UTC",
+        "Account created · 2027-01-15 08:00 UTC",
+        "Some new event · 2027-01-15 08:00 UTC",
+    ]

@@ -16,9 +16,10 @@ from typing import Any
 from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.kinds import KINDS
 from vouch.core.messages import GuardiansChange, guardians_message, webauthn_challenge_for
-from vouch.dialog import email_address
+from vouch.dialog import activity, email_address
+from vouch.dialog.api import ApiError
 from vouch.dialog.email_address import EmailAddressScreens
-from vouch.dialog.errors import UserFacingError
+from vouch.dialog.errors import NetworkError, UserFacingError
 from vouch.dialog.guardian_setup import AccountModel, Change, Guardian, status_text
 from vouch.dialog.kinds import REGISTRY, DialogKind
 from vouch.dialog.kinds.base import SetupStep
@@ -82,6 +83,7 @@ class AccountScreens:
         # The recommended set-up, offered on an account with no guardians (app.Dialog sets it).
         self.recommend: Handler | None = None
         self.email_pending: dict[str, Any] | None = None  # a code on its way to an address
+        self.activity: list[str] = []  # the latest audit events, in words
         self.email = EmailAddressScreens(shell, done=self.show, saved=self._email_saved)
 
     # Loading ------------------------------------------------------------------------------
@@ -103,6 +105,10 @@ class AccountScreens:
     async def reload(self) -> None:
         assert self.result is not None
         await self.load(self.result)
+        try:
+            self.activity = activity.latest((await self.shell.api.activity())["events"])
+        except (ApiError, NetworkError, KeyError, TypeError):
+            self.activity = []  # the screen works without it
         self.show()
         await self.prefetch()
 
@@ -140,6 +146,9 @@ class AccountScreens:
         self._render_guardians(screen, model)
         self._render_add_buttons(screen, model)
         self._render_threshold(screen, model)
+        screen.set_hidden("[data-slot=activity]", not self.activity)
+        for line in self.activity:
+            screen.append_text("[data-slot=activity-list]", "li", line)
         screen.on("[data-action=signout]", "click", self.shell.sign_out)
         launch = self.shell.launch
         screen.set_hidden("[data-action=done]", not (launch.embedded and launch.mode == "account"))

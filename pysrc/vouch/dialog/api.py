@@ -58,6 +58,10 @@ class ApiClient:
     async def account(self) -> dict[str, Any]:
         return await self.call("GET", "/api/account")
 
+    async def activity(self) -> dict[str, Any]:
+        """The account's audit log, newest first."""
+        return await self.call("GET", "/api/audit")
+
     async def resume_session(self, audience: str | None) -> dict[str, Any]:
         """A fresh host token for `session`, which stays the same."""
         return await self.call("POST", "/api/session/resume", _with_audience({}, audience))
