@@ -27,6 +27,8 @@ from tests.support.ports import free_port
 
 PROVIDER_NAME = "Test ID"
 PASSPHRASE = "quartz lantern orbit meadow ticket volcano"
+LABEL = "My test account"
+CHOICE = f"Sign in with {PROVIDER_NAME} ({LABEL})"  # the recovery screen's button
 
 
 @dataclass
@@ -85,7 +87,7 @@ def link(
 ) -> None:
     dialog.button(f"Link {PROVIDER_NAME} account").click()
     expect(page.get_by_role("heading", name=f"Link your {PROVIDER_NAME} account")).to_be_visible()
-    page.get_by_label("Name it (optional)").fill("My test account")
+    page.get_by_label("Name it (optional)").fill(LABEL)
     dialog.screen("oidc-link")
     sign_in_at_provider(
         context,
@@ -97,6 +99,11 @@ def link(
     expect(page.get_by_text(f"You signed in with {PROVIDER_NAME}.")).to_be_visible(timeout=SLOW)
     dialog.confirm_change("oidc-confirm")
     expect(page.get_by_text(f"{PROVIDER_NAME} account linked.")).to_be_visible(timeout=SLOW)
+
+
+def new_person() -> tuple[str, str]:
+    """A fresh account name, and the `sub` of the same person at the provider."""
+    return f"oidc-{secrets.token_hex(3)}", f"person-{secrets.token_hex(4)}"
 
 
 def lose_passkey(
@@ -119,8 +126,7 @@ def test_link_an_account_and_recover_with_it_alone(
     watch: PageWatch,
     output_dir: Path,
 ) -> None:
-    username = f"oidc-{secrets.token_hex(3)}"
-    sub = f"person-{secrets.token_hex(4)}"
+    username, sub = new_person()
     dialog = open_at(page, site, watch, output_dir)
     dialog.create_account(username)
     link(context, page, dialog, sub, output_dir)
@@ -137,17 +143,15 @@ def test_link_an_account_and_recover_with_it_alone(
 
     lose_passkey(context, page, authenticator)
     dialog.start_recovery(username)
-    expect(dialog.button(f"Sign in with {PROVIDER_NAME} (My test account)")).to_be_visible()
+    expect(dialog.button(CHOICE)).to_be_visible()
     dialog.screen("recover-oidc-choice")
 
     # Someone else's account at the provider is refused, and the choice stays open.
-    sign_in_at_provider(
-        context, page, f"Sign in with {PROVIDER_NAME} (My test account)", "someone-else"
-    )
+    sign_in_at_provider(context, page, CHOICE, "someone-else")
     expect(dialog.alert()).to_contain_text("not the one linked", timeout=SLOW)
     context.clear_cookies()
 
-    sign_in_at_provider(context, page, f"Sign in with {PROVIDER_NAME} (My test account)", sub)
+    sign_in_at_provider(context, page, CHOICE, sub)
     dialog.expect_signed_in(username)
 
 
@@ -159,8 +163,7 @@ def test_two_of_three_with_a_linked_account_and_a_passphrase(
     watch: PageWatch,
     output_dir: Path,
 ) -> None:
-    username = f"oidc-{secrets.token_hex(3)}"
-    sub = f"person-{secrets.token_hex(4)}"
+    username, sub = new_person()
     dialog = open_at(page, site, watch)
     dialog.create_account(username)
     dialog.add_passphrase(PASSPHRASE)
@@ -171,7 +174,7 @@ def test_two_of_three_with_a_linked_account_and_a_passphrase(
     lose_passkey(context, page, authenticator)
     dialog.start_recovery(username)
     expect(page.get_by_text("2 more approvals needed.")).to_be_visible()
-    sign_in_at_provider(context, page, f"Sign in with {PROVIDER_NAME} (My test account)", sub)
+    sign_in_at_provider(context, page, CHOICE, sub)
     expect(page.get_by_text("1 more approval needed.")).to_be_visible(timeout=SLOW)
     dialog.approve_with_secret("Use passphrase", "Passphrase", PASSPHRASE)
     dialog.expect_signed_in(username)

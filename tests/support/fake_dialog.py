@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -25,6 +26,7 @@ from vouch.crypto.provider import Provider
 from vouch.dialog.api import ApiClient, ApiError
 from vouch.dialog.embed import Launch
 from vouch.dialog.errors import NetworkError, UserFacingError, WebAuthnError
+from vouch.dialog.recovery_screens import RecoveryScreens
 from vouch.dialog.shell import SIGNED_IN, Arrival, Handler
 from vouch.dialog.site import Site
 from vouch.dialog.ui import describe
@@ -461,3 +463,51 @@ class FakeShell:
 
     def finish_account(self, result: dict[str, Any]) -> None:
         self.calls.append(("finish_account", result))
+
+
+# A recovery, past its first two screens --------------------------------------------------
+
+NEW_CREDENTIAL = {
+    "id": "bmV3",
+    "rawId": "bmV3",
+    "response": {"publicKey": "c3BraQ"},
+}
+
+
+def recovery_start(guardians: list[dict[str, Any]], *, threshold: int = 1) -> dict[str, Any]:
+    """A recovery start's answer for account acct-1 ("alice") with `guardians`."""
+    return {
+        "recovery_id": "r1",
+        "account": "acct-1",
+        "username": "alice",
+        "challenge": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+        "expires": int(time.time()) + 300,
+        "rp_id": "localhost",
+        "threshold": threshold,
+        "guardians": guardians,
+        "registration": {"challenge_id": "reg-1", "options": {"challenge": "Y2g"}},
+    }
+
+
+def recovering(
+    guardians: list[dict[str, Any]],
+    *,
+    threshold: int = 1,
+    answers: dict[tuple[str, str], Answer] | None = None,
+    config: dict[str, Any] | None = None,
+) -> tuple[FakeShell, RecoveryScreens]:
+    """The guardians' screen of a recovery of "alice": name typed, new passkey made."""
+    api = FakeApi({("POST", "/api/recovery/start"): recovery_start(guardians, threshold=threshold)})
+    api.answers.update(answers or {})
+    shell = FakeShell(api)
+    shell.server_config = config
+    shell.page.credential = NEW_CREDENTIAL
+    screens = RecoveryScreens(shell)
+    screens.show_name()
+    shell.current().set_value("#recover-username", "alice")
+    shell.current().submit("[data-form=recover-name]")
+    shell.settle()
+    shell.current().click("[data-action=create-passkey]")
+    shell.settle()
+    assert shell.current().template_id == "tpl-recover-guardians"
+    return shell, screens

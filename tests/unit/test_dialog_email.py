@@ -9,9 +9,9 @@ import time
 from typing import Any
 
 from tests.support.fake_dialog import FakeApi, FakeShell
+from tests.support.fake_dialog import recovering as recovering_shell
 from tests.unit.test_dialog_account_screens import account_api, add_button, opened
 from tests.unit.test_dialog_welcome import RESULT
-from vouch.core.b64url import b64url_encode
 from vouch.core.kinds import EMAIL
 from vouch.dialog.account_screens import AccountScreens
 from vouch.dialog.api import ApiError
@@ -115,38 +115,14 @@ CODE_GUARDIAN = {"id": "g-code", "kind": "recovery_code", "label": "Recovery cod
 
 
 def recovering(threshold: int = 1) -> tuple[FakeShell, RecoveryScreens]:
-    start = {
-        "recovery_id": "r1",
-        "account": "acct-1",
-        "username": "alice",
-        "challenge": b64url_encode(bytes(range(32))),
-        "expires": int(time.time()) + 300,
-        "rp_id": "localhost",
-        "threshold": threshold,
-        "guardians": [GUARDIAN, CODE_GUARDIAN],
-        "registration": {"challenge_id": "reg-1", "options": {"challenge": "Y2g"}},
-    }
-    api = FakeApi(
-        {
-            ("POST", "/api/recovery/start"): start,
+    return recovering_shell(
+        [GUARDIAN, CODE_GUARDIAN],
+        threshold=threshold,
+        answers={
             ("POST", "/api/recovery/email/send"): {"sent": True, "expires_at": 1},
             ("POST", "/api/recovery/email/verify"): {"ok": True, "guardian_id": "g-mail"},
-        }
+        },
     )
-    shell = FakeShell(api)
-    shell.page.credential = {
-        "id": b64url_encode(b"new"),
-        "rawId": b64url_encode(b"new"),
-        "response": {"publicKey": b64url_encode(b"spki")},
-    }
-    screens = RecoveryScreens(shell)
-    screens.show_name()
-    shell.current().set_value("#recover-username", "alice")
-    shell.current().submit("[data-form=recover-name]")
-    shell.settle()
-    shell.current().click("[data-action=create-passkey]")
-    shell.settle()
-    return shell, screens
 
 
 def choose_email(shell: FakeShell) -> None:

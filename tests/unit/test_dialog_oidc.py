@@ -9,13 +9,13 @@ approved), and the token goes to the server with that change, and nothing else.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support.fake_dialog import FakeApi, FakeShell
+from tests.support.fake_dialog import FakeShell
+from tests.support.fake_dialog import recovering as recovering_shell
 from tests.unit.test_dialog_account_screens import (
     SAVE_OPTIONS,
     account_api,
@@ -176,37 +176,11 @@ def test_an_unreachable_provider_says_so_and_opens_nothing() -> None:
 # Recovery -----------------------------------------------------------------------------
 
 GUARDIAN = {"id": "g-google", "kind": OIDC.name, "label": OIDC.label, "provider": "google"}
-NEW_CREDENTIAL = {
-    "id": b64url_encode(b"new"),
-    "rawId": b64url_encode(b"new"),
-    "response": {"publicKey": b64url_encode(b"spki")},
-}
 
 
 @pytest.fixture
 def recovering() -> tuple[FakeShell, RecoveryScreens]:
-    start = {
-        "recovery_id": "r1",
-        "account": "acct-1",
-        "username": "alice",
-        "challenge": b64url_encode(bytes(range(32))),
-        "expires": int(time.time()) + 300,
-        "rp_id": "localhost",
-        "threshold": 1,
-        "guardians": [GUARDIAN],
-        "registration": {"challenge_id": "reg-1", "options": {"challenge": "Y2g"}},
-    }
-    shell = FakeShell(FakeApi({("POST", "/api/recovery/start"): start}))
-    shell.server_config = CONFIG
-    shell.page.credential = NEW_CREDENTIAL
-    screens = RecoveryScreens(shell)
-    screens.show_name()
-    shell.current().set_value("#recover-username", "alice")
-    shell.current().submit("[data-form=recover-name]")
-    shell.settle()
-    shell.current().click("[data-action=create-passkey]")
-    shell.settle()
-    return shell, screens
+    return recovering_shell([GUARDIAN], config=CONFIG)
 
 
 def test_the_recovery_choice_names_the_provider(
