@@ -122,8 +122,10 @@ def test_the_account_screen_draws_the_saved_guardians_and_one_add_button_per_kin
     actions = [
         item.find("button").attrs["data-action"] for item in screen.items["[data-slot=add-buttons]"]
     ]
-    # A linked account has one button per OpenID provider the server runs: none here.
-    assert actions == [f"add-{name.replace('_', '-')}" for name in KINDS if name != "oidc"]
+    # A linked account has one button per OpenID provider the server runs: none here; an
+    # email guardian has none until its dialog module is written (a placeholder for now).
+    skipped = ("oidc", "email")
+    assert actions == [f"add-{name.replace('_', '-')}" for name in KINDS if name not in skipped]
     assert screen.text("[data-slot=threshold-text]") == "1 of 2"
     assert not screen.find("[data-action=threshold]").hidden
     assert screen.find("[data-slot=empty]").hidden

@@ -23,6 +23,7 @@ from vouch.crypto.provider import Provider
 from vouch.dialog.kinds import (
     REGISTRY,
     backup_codes,
+    email,
     oidc,
     passkey,
     passphrase,
@@ -72,6 +73,7 @@ def test_the_registry_offers_every_kind_in_the_order_of_core_kinds() -> None:
         "Add backup codes",
         "Add second passkey",
         "Link account",  # drawn as one button per provider ("Link Google account")
+        "Add email",
     ]
     for words in ("add_text", "use_text", "ask_for"):
         texts = [getattr(d, words) for d in REGISTRY.values()]
@@ -98,6 +100,7 @@ def test_every_entry_has_exactly_its_kinds_fields(provider: Provider) -> None:
             ),
             passkey.build_entry("Y3JlZA", label="K"),
             oidc.build_entry("google", label="G"),
+            email.build_entry("owner@example.com", label="E"),
         ]
 
     entries = run(build())
@@ -106,7 +109,7 @@ def test_every_entry_has_exactly_its_kinds_fields(provider: Provider) -> None:
         assert tuple(entry) == KINDS[entry["kind"]].entry_fields
     assert entries[0]["kdf"] == CHEAP.to_dict()
     assert len(entries[2]["public_keys"]) == 10
-    assert len({entry["id"] for entry in entries}) == 5
+    assert len({entry["id"] for entry in entries}) == 6
 
 
 def test_an_entry_with_other_fields_than_its_kinds_is_refused() -> None:

@@ -26,6 +26,9 @@ HOMONYMS: dict[str, Counter[str]] = {
     # The audit field "passkey" is the sign-in passkey that was used, not the guardian kind.
     "server/routes/passkeys.py": Counter({"passkey": 3}),
     "server/routes/guardians.py": Counter({"passkey": 2}),
+    # The account's address ("email" in GET /api/account), not the guardian kind.
+    "server/email_addresses.py": Counter({"email": 1}),
+    "server/routes/account.py": Counter({"email": 2}),
 }
 
 

@@ -104,6 +104,19 @@ OIDC = Kind(
     proof=Proof.ID_TOKEN,
 )
 
+# A mailbox: the account's verified address when the owner added the guardian (kept as
+# signed, even if the owner verifies another address later). During a recovery the server
+# mails a one-time code there, and records the approval when the code comes back: nothing
+# is signed in the page. A recovering user is shown no address (it would tell anyone who
+# types an account name where its owner gets mail).
+EMAIL = Kind(
+    name="email",
+    label="Email",
+    config_fields=("address",),
+    public_fields=(),
+    proof=Proof.OUT_OF_BAND,
+)
+
 
 class KindTable(Mapping[str, Kind]):
     """The kinds by name, in the order the dialog offers them."""
@@ -131,4 +144,4 @@ class KindTable(Mapping[str, Kind]):
 
 # Every kind, in the order the dialog offers them. A server runs `oidc` only when it is
 # configured with a provider (`serve.py --oidc-provider`): see `vouch.server.kinds`.
-KINDS = KindTable(PASSPHRASE, RECOVERY_CODE, BACKUP_CODES, PASSKEY, OIDC)
+KINDS = KindTable(PASSPHRASE, RECOVERY_CODE, BACKUP_CODES, PASSKEY, OIDC, EMAIL)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from vouch.core.kinds import KINDS
-from vouch.dialog.kinds import backup_codes, oidc, passkey, passphrase, recovery_code
+from vouch.dialog.kinds import backup_codes, email, oidc, passkey, passphrase, recovery_code
 from vouch.dialog.kinds.base import DialogKind
 
 __all__ = ["REGISTRY", "DialogKind"]
@@ -26,5 +26,10 @@ def _in_kinds_order(*dialog_kinds: DialogKind) -> Mapping[str, DialogKind]:
 
 
 REGISTRY = _in_kinds_order(
-    passphrase.DIALOG, recovery_code.DIALOG, backup_codes.DIALOG, passkey.DIALOG, oidc.DIALOG
+    passphrase.DIALOG,
+    recovery_code.DIALOG,
+    backup_codes.DIALOG,
+    passkey.DIALOG,
+    oidc.DIALOG,
+    email.DIALOG,
 )
