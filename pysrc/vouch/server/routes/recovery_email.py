@@ -116,7 +116,7 @@ async def send(request: Request) -> Response:
     )
     what = f"recovery code for guardian {guardian.id} of recovery {found.id}"
 
-    def mail() -> None:
+    async def mail() -> None:  # (async: on the event loop, which send_soon schedules on)
         if found.account_id is not None:  # a decoy's mail goes nowhere
             context.outbox.send_soon(message, what=what, until=issued.expires_at)
 
