@@ -4,6 +4,7 @@ sign-in shows. The mail goes through a real SMTP server on loopback (aiosmtpd)."
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -14,11 +15,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.server.outbox_helpers import cancel_link_in, code_in
+from tests.server.outbox_helpers import cancel_link_in, code_in, text_of
 from tests.support.browser import NAVIGATION_TIMEOUT_MS, PageWatch, VirtualAuthenticator
 from tests.support.dialog_driver import SLOW, DialogDriver
 from tests.support.live_server import LiveServer, start_server
 from tests.support.smtp_sink import SmtpSink
+
+PASSPHRASE = "quartz lantern orbit meadow ticket volcano"
 
 
 @dataclass
@@ -143,3 +146,88 @@ def test_the_owner_is_told_and_cancels_from_the_mail_and_from_the_banner(
     dialog.expect_signed_in(username)
     # Cancelled from the mail, then from the dialog: both mails say so too.
     mailing.mail(address, "cancelled", count=2)
+
+
+@pytest.fixture(scope="module")
+def mailing_now(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailing]:
+    """As `mailing`, without a time lock: a recovery completes when approved."""
+    smtp = SmtpSink().start()
+    server = start_server(
+        tmp_path_factory.mktemp("mailing-now"),
+        "--smtp",
+        smtp.url,
+        "--mail-from",
+        "vouch <no-reply@example.com>",
+        "--outbox-poll",
+        "0.2",
+    )
+    try:
+        yield Mailing(server, smtp)
+    finally:
+        server.stop()
+        smtp.stop()
+
+
+def recovery_code_in(message: EmailMessage) -> str:
+    """The one-time code of a recovery mail: ten digits, grouped in fives."""
+    match = re.search(r"\b(\d{5}) ?(\d{5})\b", text_of(message))
+    assert match, text_of(message)
+    return match.group(1) + " " + match.group(2)
+
+
+def verify_address(page: Page, dialog: DialogDriver, mailing: Mailing, address: str) -> None:
+    dialog.button("Add email address").click()
+    page.get_by_label("Email address").fill(address)
+    dialog.button("Send code").click()
+    code = code_in(mailing.mail(address, "verification code"))
+    page.get_by_label("Code from the mail").fill(code)
+    dialog.button("Verify").click()
+    expect(page.get_by_text(f"Notices go to {address}.")).to_be_visible(timeout=SLOW)
+
+
+def test_recover_with_an_emailed_code_and_a_passphrase(
+    page: Page,
+    authenticator: VirtualAuthenticator,
+    mailing_now: Mailing,
+    watch: PageWatch,
+    output_dir: Path,
+) -> None:
+    server = mailing_now.server
+    watch.also_allowed.add(server.url)
+    username = f"mail-{secrets.token_hex(3)}"
+    address = f"{username}@example.org"
+    dialog = DialogDriver(page, output_dir)
+    page.goto(f"{server.url}/dialog.html")
+    page.wait_for_selector("html[data-ready=true]", timeout=NAVIGATION_TIMEOUT_MS)
+    dialog.create_account(username)
+    verify_address(page, dialog, mailing_now, address)
+    dialog.add_passphrase(PASSPHRASE)
+    dialog.button("Add email guardian").click()
+    expect(page.get_by_text("Email is weaker than your other guardians")).to_be_visible()
+    dialog.confirm_change("email-guardian-confirm")
+    expect(page.get_by_text("Email guardian saved.")).to_be_visible(timeout=SLOW)
+    dialog.set_threshold(2, 2)
+
+    authenticator.remove()
+    VirtualAuthenticator(authenticator.cdp).add()
+    page.reload()
+    page.wait_for_selector("html[data-ready=true]")
+    dialog.start_recovery(username)
+    dialog.button("Email me a code").click()
+    expect(page.get_by_role("heading", name="Enter the code we emailed")).to_be_visible(
+        timeout=SLOW
+    )
+    dialog.screen("recover-email")
+    mail = mailing_now.mail(address, "account recovery code")
+    code = recovery_code_in(mail)
+    # A wrong code first: refused in words, what was typed kept.
+    page.get_by_label("Code from the mail").fill("00000 00000")
+    dialog.button("Approve").click()
+    expect(dialog.alert()).to_contain_text("That code is not right", timeout=SLOW)
+    page.get_by_label("Code from the mail").fill(code)
+    dialog.button("Approve").click()
+    expect(page.get_by_text("1 more approval needed.")).to_be_visible(timeout=SLOW)
+    dialog.approve_with_secret("Use passphrase", "Passphrase", PASSPHRASE)
+    dialog.expect_signed_in(username)
+    # The owner is told the recovery happened.
+    mailing_now.mail(address, "recovered")

@@ -20,21 +20,47 @@ from tests.support.api_client import run
 from tests.support.soft_authenticator import b64
 from vouch.core.codes import BACKUP_CODE_COUNT
 from vouch.core.kdf import Argon2Params
-from vouch.core.kinds import COMMON_FIELDS, KINDS, Proof
+from vouch.core.kinds import COMMON_FIELDS, EMAIL, KINDS, Proof
 from vouch.crypto.native import NativeProvider
 from vouch.server import guardians
 from vouch.server.context import Context
 from vouch.server.decoys import Decoys
 from vouch.server.errors import ApprovalInvalid, BadRequest
-from vouch.server.kinds import DEFAULT_KINDS, Approved, Guardian, KindRegistry
+from vouch.server.kinds import (
+    DEFAULT_KINDS,
+    Approved,
+    Guardian,
+    KindRegistry,
+    backup_codes,
+    passkey,
+    passphrase,
+    recovery_code,
+)
+from vouch.server.kinds import email as email_kind
 from vouch.server.kinds.base import DECOY_MATERIAL_BYTES
 from vouch.server.kinds.passkey import Passkey, decoy_public_key
 from vouch.server.kinds.passphrase import Passphrase
 from vouch.server.kinds.recovery_code import RecoveryCode
+from vouch.server.kinds.shapes import DECOY_SHAPES
 from vouch.server.routes import all_endpoints
 from vouch.server.schemas import JSONSchema
 
 KEY = bytes(range(32))
+# The kinds the server ran before email guardians (issue 15), with their decoy shapes: what
+# the pins below were taken from, so they show that adding a kind changed nothing of these.
+BEFORE_EMAIL = KindRegistry(
+    passphrase.KIND,
+    recovery_code.KIND,
+    backup_codes.KIND,
+    passkey.KIND,
+    shapes=tuple(shape for shape in DECOY_SHAPES if EMAIL.name not in shape[1]),
+)
+EMAIL_ADDRESS = {
+    "type": "string",
+    "minLength": 3,
+    "maxLength": 254,
+    "description": "the account's verified address (GET /api/account, email)",
+}
 
 
 # The schemas the API had when each kind was spread over the server (routes/guardians.py
@@ -116,13 +142,21 @@ def test_the_default_registry_runs_every_kind_core_describes() -> None:
     assert DEFAULT_KINDS.names() == tuple(name for name in KINDS.names() if name != "oidc")
     for kind in DEFAULT_KINDS:
         assert kind.kind is KINDS[kind.name]
-    assert DEFAULT_KINDS.out_of_band == frozenset()
+    assert DEFAULT_KINDS.out_of_band == frozenset({EMAIL.name})
 
 
 def test_the_schemas_are_the_ones_the_api_had() -> None:
     # Byte for byte, key order included: the OpenAPI document lists them the same.
-    assert json.dumps(DEFAULT_KINDS.entry_schema) == json.dumps(OLD_ENTRY)
-    owner = DEFAULT_KINDS.owner_schema
+    assert json.dumps(BEFORE_EMAIL.entry_schema) == json.dumps(OLD_ENTRY)
+    # The email guardian adds its kind, its one field and its part of the description.
+    entry = DEFAULT_KINDS.entry_schema
+    assert entry["description"] == OLD_ENTRY["description"] + "; email: address"
+    assert entry["properties"] == {
+        **OLD_ENTRY["properties"],
+        "kind": {"enum": [*BEFORE_EMAIL.names(), EMAIL.name]},
+        "address": EMAIL_ADDRESS,
+    }
+    owner = BEFORE_EMAIL.owner_schema
     assert owner["description"] == (
         "A configuration entry plus created_at, and codes_remaining for backup codes"
     )
@@ -134,7 +168,14 @@ def test_the_schemas_are_the_ones_the_api_had() -> None:
     assert owner["required"] == ["id", "kind", "label", "created_at"]
     assert "additionalProperties" not in owner
     # The same fields and schemas (the kinds' fields come in registry order).
-    assert DEFAULT_KINDS.public_schema == OLD_PUBLIC
+    assert BEFORE_EMAIL.public_schema == OLD_PUBLIC
+    assert DEFAULT_KINDS.public_schema["properties"] == {
+        **OLD_PUBLIC["properties"],
+        "kind": {"enum": list(DEFAULT_KINDS.names())},
+    }
+    assert DEFAULT_KINDS.approval_schema["description"].endswith(
+        "; none for email (approved out of band, not sent)"
+    )
     approval = dict(DEFAULT_KINDS.approval_schema)
     approval.pop("description")
     assert approval == {
@@ -177,7 +218,10 @@ def test_the_endpoints_use_the_registry_schemas_built_once() -> None:
 
 
 def test_the_refusals_are_the_sentences_they_were() -> None:
-    assert {kind.name: kind.refusal for kind in DEFAULT_KINDS} == OLD_REFUSALS
+    assert {kind.name: kind.refusal for kind in DEFAULT_KINDS} == {
+        **OLD_REFUSALS,
+        EMAIL.name: "That code is not right. Check the latest mail, or send a new code.",
+    }
 
 
 def decoy_digest(decoys: Decoys, names: list[str]) -> str:
@@ -215,8 +259,12 @@ def test_decoys_are_what_they_were_for_the_same_server_key() -> None:
     again when passkey guardians stopped showing their credential ID and backup codes their
     count (issue 12)."""
     names = [f"name-{n}" for n in range(200)]
-    assert decoy_digest(Decoys(KEY), names) == (
+    assert decoy_digest(Decoys(KEY, BEFORE_EMAIL), names) == (
         "86f6ae4eb400ff9df29ec87a3238ee7aa9a17a3c513bbe4adb3f4e53330a500a"
+    )
+    # Email guardians in three shapes more changed every decoy once (issue 15).
+    assert decoy_digest(Decoys(KEY), names) == (
+        "0f3480ec9f88ec660757a400655ae50451a0aadc4d0415d1f410c4cdec730329"
     )
     assert hashlib.sha256(decoy_public_key(KEY)).hexdigest() == (
         "cb41d1efc6fab772f64aed8dbe6f548b893317a1f5f6faed90f474e93265b2fc"
@@ -283,7 +331,7 @@ def test_an_unknown_kind_is_refused_with_the_kinds_there_are() -> None:
     assert refused.value.code == "invalid_guardians"
     assert refused.value.message == (
         "guardians[0].kind is 'wallet', expected one of passphrase, recovery_code,"
-        " backup_codes, passkey"
+        " backup_codes, passkey, email"
     )
     with pytest.raises(KeyError, match='Guardian kind "wallet" is not one this server runs'):
         DEFAULT_KINDS["wallet"]
@@ -342,8 +390,9 @@ def test_plans_written_before_the_kinds_were_modules_still_apply() -> None:
 
 def test_only_out_of_band_kinds_go_without_a_proof_field() -> None:
     for kind in DEFAULT_KINDS:
-        assert kind.proof is not Proof.OUT_OF_BAND
-        assert kind.kind.proof_field in DEFAULT_KINDS.approval_schema["properties"]
+        sent = kind.kind.proof_field in DEFAULT_KINDS.approval_schema["properties"]
+        assert sent is (kind.proof is not Proof.OUT_OF_BAND), kind.name
+    assert email_kind.KIND.proof is Proof.OUT_OF_BAND
 
 
 class CountingProvider(NativeProvider):

@@ -278,7 +278,7 @@ def test_too_many_wrong_codes_stop_even_the_right_one(filed: LiveServer) -> None
         "POST",
         "/api/account/email/verify",
         {"verification_id": verification, "code": code},
-        status=400,
+        status=429,
         code="email_code_attempts",
         session=user.session,
     )

@@ -1,7 +1,7 @@
 """Approvals that arrive out of band: recorded for one recovery, merged at execute, used once.
 
-No kind of vouch approves out of band yet: a trusted contact's assertion given in their own
-dialog and a code mailed for one recovery come in later issues. These tests run a server
+The email guardian approves out of band (tests/server/test_email_guardian.py); a trusted
+contact's assertion given in their own dialog comes in a later issue. These tests run a server
 whose registry has one kind more, `Contact` below, injected through `create_app(...,
 kinds=...)`: it stands in for those kinds, approving through a channel of its own that
 records the approval with `recovery_approvals.record`, as theirs will.
@@ -634,5 +634,5 @@ def test_the_registry_s_request_schemas_keep_their_quick_check() -> None:
     assert entry["properties"]["kind"] == {"enum": [*DEFAULT_KINDS.names(), CONTACT.name]}
     assert "test_contact: " in entry["description"]
     assert REGISTRY.approval_schema["description"].endswith(
-        "; none for test_contact (approved out of band, not sent)"
+        "; none for email, test_contact (approved out of band, not sent)"
     )

@@ -104,9 +104,11 @@ OIDC = Kind(
     proof=Proof.ID_TOKEN,
 )
 
-# A mailbox: the owner's verified address, as signed in the configuration. A recovery asks
-# the server to mail a one-time code there, and the code typed back is recorded by the
-# server for that recovery (out of band). A recovering user is shown no address.
+# A mailbox: the account's verified address when the owner added the guardian (kept as
+# signed, even if the owner verifies another address later). During a recovery the server
+# mails a one-time code there, and records the approval when the code comes back: nothing
+# is signed in the page. A recovering user is shown no address (it would tell anyone who
+# types an account name where its owner gets mail).
 EMAIL = Kind(
     name="email",
     label="Email",

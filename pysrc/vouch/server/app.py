@@ -306,6 +306,8 @@ class ApiFastPath:
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
         )
         await send({"type": "http.response.body", "body": response.body})
+        if response.background is not None:  # as Starlette runs it: once the answer is out
+            await response.background()
 
 
 class FixedPathRouter(Router):

@@ -60,6 +60,12 @@ DEFAULT_RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType(
         "recovery_execute_address": RateLimit(20, 900),
         "recovery_execute_account_address": RateLimit(10, 900),
         "recovery_guess_account": RateLimit(20, 900),
+        # An email guardian's code: each send is a mail to the owner (so fewer), each
+        # verify a guess at a 10-digit code (which also has its own 5 tries per code).
+        "recovery_email_send_address": RateLimit(20, 900),
+        "recovery_email_send_account_address": RateLimit(10, 900),
+        "recovery_email_verify_address": RateLimit(60, 900),
+        "recovery_email_verify_account_address": RateLimit(30, 900),
         # Verification codes mailed per account: each mail goes to an address the owner
         # typed, so this bounds what a session could send to someone else's inbox.
         "email_code_account": RateLimit(5, 3600),

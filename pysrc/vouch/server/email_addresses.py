@@ -132,9 +132,12 @@ class Wrong:
 
 
 def too_many() -> BadRequest:
+    # 429, as the recovery's mailed codes answer it (vouch.server.recovery_email_codes):
+    # one code, one status; what to do is the same, ask for a new code.
     return BadRequest(
         f"{MAX_ATTEMPTS} wrong codes: this one no longer works. Ask for a new code.",
         code="email_code_attempts",
+        status=429,
     )
 
 

@@ -131,6 +131,26 @@ def with_links(
     return result
 
 
+def admit(
+    tx: Transaction,
+    account_id: str,
+    guardians: list[Guardian],
+    *,
+    kinds: KindRegistry = DEFAULT_KINDS,
+) -> None:
+    """Let each kind that depends on the account's state refuse the new or changed guardians
+    of a change (`ServerKind.admit`); one stored unchanged is kept as it is. Reads the stored
+    guardians only if such a kind is in the change."""
+    if not any(kinds[g.kind].admits for g in guardians):
+        return
+    stored = {guardian.id: guardian for guardian in load(tx, account_id, kinds)}
+    for n, guardian in enumerate(guardians):
+        kind = kinds[guardian.kind]
+        old = stored.get(guardian.id)
+        if kind.admits and (old is None or not old.same_secret(guardian)):
+            kind.admit(tx, account_id, f"guardians[{n}]", guardian)
+
+
 def config_entry(guardian: Guardian, kinds: KindRegistry = DEFAULT_KINDS) -> dict[str, Any]:
     """The guardian as it appears in a configuration the owner signs."""
     return {

@@ -218,6 +218,17 @@ class ServerKind(ABC):
         if `stored` is the same guardian; None if it needs a new link."""
         return None
 
+    # Whether a new guardian of this kind depends on the account's state (`admit`): the
+    # stored guardians are then read before a change is saved, to tell new from kept.
+    admits: ClassVar[bool] = False
+    # The error codes its `admit` refuses with (listed by PUT /api/guardians).
+    admit_errors: ClassVar[tuple[str, ...]] = ()
+
+    def admit(self, tx: Transaction, account_id: str, where: str, guardian: Guardian) -> None:  # noqa: B027
+        """Refuse a guardian this account may not add now (an address it has not verified);
+        called for a new or changed guardian only, so one saved again unchanged is kept
+        whatever the account's state has become. Only for a kind that `admits`."""
+
     def owner_values(self, guardian: Guardian) -> dict[str, Any]:
         """Server state the signed-in owner sees besides the entry."""
         return {}

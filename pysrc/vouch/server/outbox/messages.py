@@ -178,6 +178,22 @@ def _passkey_removed(site: Site, data: dict[str, Any], cancel_url: CancelUrl) ->
     )
 
 
+def _recovery_approved(site: Site, data: dict[str, Any], cancel_url: CancelUrl) -> Rendered:
+    account = data["username"]
+    return Rendered(
+        f"A guardian approved a recovery of your {site.name} account {account}",
+        [
+            f'Your {data["kind"].lower()} guardian "{data["guardian"]}" approved a recovery'
+            f" of the account {account} on {site.name} at {when(data['at'])}, from"
+            f" {data['device']}: {data['how']}.",
+            "If it was you, there is nothing to do.",
+            "If it was not you, someone has what this guardian needs (for an email guardian,"
+            f" the mailbox): sign in on {site.origin} to cancel the recovery if it is held,"
+            " and replace that guardian.",
+        ],
+    )
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -195,6 +211,7 @@ TEMPLATES: dict[str, Callable[[Site, dict[str, Any], CancelUrl], Rendered]] = {
     "guardians.changed": _guardians_changed,
     "passkey.added": _passkey_added,
     "passkey.removed": _passkey_removed,
+    "recovery.approved": _recovery_approved,
 }
 
 
@@ -244,6 +261,39 @@ def verification_mail(
             f" {when(expires_at)}.",
             "If you did not ask for it, ignore this mail: the address is not added without"
             " the code.",
+        ],
+        message_id=message_id,
+        at=at,
+    )
+
+
+def recovery_code_mail(
+    *,
+    site: Site,
+    sender: str,
+    to: str,
+    username: str,
+    code: str,
+    message_id: str,
+    at: int,
+    expires_at: int,
+    device: str,
+) -> EmailMessage:
+    """The code an email guardian is sent for one recovery (`code` as shown, grouped)."""
+    return build(
+        site=site,
+        sender=sender,
+        to=to,
+        subject=f"Your {site.name} account recovery code",
+        paragraphs=[
+            f"Someone is recovering the account {username} on {site.name}, and this address"
+            " is one of its guardians. Enter this code in that recovery to approve it:",
+            code,
+            f"The recovery was started from {device}; the code was asked for at {when(at)}."
+            f" It works once, for this recovery only, until {when(expires_at)}.",
+            "If this was not you, ignore this mail and give the code to no one: without it"
+            " this guardian approves nothing. Then sign in on"
+            f" {site.origin} to check the account, and cancel a recovery you did not start.",
         ],
         message_id=message_id,
         at=at,

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from vouch.core.kinds import EMAIL
 from vouch.server.api import Endpoint
 from vouch.server.kinds import DEFAULT_KINDS, KindRegistry
-from vouch.server.routes import account, cancel_link, email, guardians, meta, passkeys, recovery
+from vouch.server.routes import (
+    account,
+    cancel_link,
+    email,
+    guardians,
+    meta,
+    passkeys,
+    recovery,
+    recovery_email,
+)
 
 
 def all_endpoints(kinds: KindRegistry = DEFAULT_KINDS) -> list[Endpoint]:
@@ -15,6 +25,7 @@ def all_endpoints(kinds: KindRegistry = DEFAULT_KINDS) -> list[Endpoint]:
         *email.ENDPOINTS,
         *guardians.endpoints(kinds),
         *recovery.endpoints(kinds),
+        *(recovery_email.ENDPOINTS if EMAIL.name in kinds else ()),
         *cancel_link.ENDPOINTS,
         *meta.ENDPOINTS,
     ]

@@ -283,6 +283,7 @@ async def replace_guardians(request: Request) -> Response:
         guardians = guardian_store.with_links(
             tx, account_id, guardians, linked, kinds=context.kinds
         )
+        guardian_store.admit(tx, account_id, guardians, kinds=context.kinds)
         stored = accounts.find_credential(tx, assertion["id"])
         if stored is not None and stored.revoked and stored.account_id == account_id:
             _not_recovered_since(tx, account)  # revoked by a recovery that just committed?
@@ -450,6 +451,7 @@ def _replace_endpoint(kinds: KindRegistry) -> Endpoint:
             "verification_failed",
             "guardians_changed",
             "account_recovered",
+            *dict.fromkeys(code for kind in kinds for code in kind.admit_errors),
         ),
         authenticated=True,
         tag="guardians",

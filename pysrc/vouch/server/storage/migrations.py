@@ -333,6 +333,31 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        8,
+        [
+            # The code an email guardian was mailed for a recovery (vouch.server.kinds.email),
+            # one row per recovery and guardian: only its keyed hash, its expiry, the wrong
+            # tries on it, how many were sent (a new one replaces the code), used_at once it
+            # approved. Pruned with the recovery (recovery_expires_at is the recovery's).
+            """CREATE TABLE recovery_email_codes (
+                recovery_id TEXT NOT NULL REFERENCES recoveries(id),
+                guardian_id TEXT NOT NULL,
+                code_hash BLOB NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                recovery_expires_at BIGINT NOT NULL,
+                attempts INTEGER NOT NULL,
+                sends INTEGER NOT NULL,
+                used_at BIGINT,
+                PRIMARY KEY (recovery_id, guardian_id)
+            )""",
+            "CREATE INDEX recovery_email_codes_expiry ON recovery_email_codes(recovery_expires_at)",
+        ],
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
