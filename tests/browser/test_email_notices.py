@@ -8,6 +8,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -47,25 +48,31 @@ class Mailing:
         raise AssertionError(f"no mail {count} to {to} about {subject_has!r}: {subjects}")
 
 
-@pytest.fixture(scope="module")
-def mailing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailing]:
+@contextmanager
+def mailing_server(directory: Path, *args: str) -> Iterator[Mailing]:
+    """serve.py sending through a real SMTP server of its own on loopback."""
     smtp = SmtpSink().start()
     server = start_server(
-        tmp_path_factory.mktemp("mailing"),
+        directory,
         "--smtp",
         smtp.url,
         "--mail-from",
         "vouch <no-reply@example.com>",
-        "--recovery-delay",
-        "3600",
         "--outbox-poll",
         "0.2",
+        *args,
     )
     try:
         yield Mailing(server, smtp)
     finally:
         server.stop()
         smtp.stop()
+
+
+@pytest.fixture(scope="module")
+def mailing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailing]:
+    with mailing_server(tmp_path_factory.mktemp("mailing"), "--recovery-delay", "3600") as m:
+        yield m
 
 
 def recover_with_code(
@@ -151,21 +158,8 @@ def test_the_owner_is_told_and_cancels_from_the_mail_and_from_the_banner(
 @pytest.fixture(scope="module")
 def mailing_now(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailing]:
     """As `mailing`, without a time lock: a recovery completes when approved."""
-    smtp = SmtpSink().start()
-    server = start_server(
-        tmp_path_factory.mktemp("mailing-now"),
-        "--smtp",
-        smtp.url,
-        "--mail-from",
-        "vouch <no-reply@example.com>",
-        "--outbox-poll",
-        "0.2",
-    )
-    try:
-        yield Mailing(server, smtp)
-    finally:
-        server.stop()
-        smtp.stop()
+    with mailing_server(tmp_path_factory.mktemp("mailing-now")) as m:
+        yield m
 
 
 def recovery_code_in(message: EmailMessage) -> str:

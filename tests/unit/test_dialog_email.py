@@ -15,6 +15,7 @@ from tests.unit.test_dialog_welcome import RESULT
 from vouch.core.kinds import EMAIL
 from vouch.dialog.account_screens import AccountScreens
 from vouch.dialog.api import ApiError
+from vouch.dialog.email_address import typed_code
 from vouch.dialog.embed import Launch
 from vouch.dialog.kinds import email
 from vouch.dialog.recovery_screens import RecoveryScreens
@@ -246,7 +247,8 @@ def test_every_sign_in_while_a_recovery_is_pending_shows_it_with_cancel() -> Non
 def test_the_entry_builder_names_exactly_the_kinds_fields() -> None:
     entry = email.build_entry("a@example.com", label="Email")
     assert tuple(entry) == EMAIL.entry_fields
-    assert email.typed_code(" 12-34 5 ") == "12345"
+    assert typed_code(" 12-34 56 ") == "123456"
+    assert typed_code("12345") == ""  # too few digits to be a mailed code
 
 
 def test_the_account_screen_lists_the_latest_activity_in_words() -> None:

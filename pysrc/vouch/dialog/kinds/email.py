@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from vouch.core import kinds
 from vouch.dialog.api import ApiError
+from vouch.dialog.email_address import CODE_HINT, typed_code
 from vouch.dialog.kinds.base import (
     AccountModel,
     AddButton,
@@ -27,7 +28,6 @@ from vouch.dialog.kinds.base import (
 from vouch.dialog.shell import Shell
 
 KIND = kinds.EMAIL
-CODE_MAX = 32
 WEAKER = (
     "Email is weaker than your other guardians: anyone who can read this mailbox can use "
     "it to approve. Use it together with another guardian, with 2 approvals needed."
@@ -46,11 +46,6 @@ def buttons(model: AccountModel | None) -> list[AddButton]:
     if model is None or model.email is None:
         return []
     return [AddButton(text="Add email guardian", action="add-email")]
-
-
-def typed_code(text: str) -> str:
-    """The code as the server reads it: digits only (spaces and dashes are for reading)."""
-    return "".join(ch for ch in text if ch.isdigit())[:CODE_MAX]
 
 
 # Screens -------------------------------------------------------------------------------
@@ -98,8 +93,8 @@ def approve(shell: Shell, step: ApprovalStep) -> None:
 
     def submit(typed: str) -> None:
         code = typed_code(typed)
-        if len(code) < 6:
-            shell.error("Type the code from the mail: its digits, with or without spaces.")
+        if not code:
+            shell.error(CODE_HINT)
             return
 
         async def verify() -> None:
