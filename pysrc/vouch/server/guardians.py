@@ -175,21 +175,28 @@ def owner_descriptor(guardian: Guardian, kinds: KindRegistry = DEFAULT_KINDS) ->
 
 @functools.cache
 def _public_query(kinds: KindRegistry) -> str:
-    """Every column but the public key, and what each kind adds (its codes remaining)."""
+    """Every column but the public key, what each kind adds (its codes remaining), and the
+    account's threshold and version, found by the account's name."""
     columns = "".join(f", {column}" for column in kinds.public_columns)
     return (
-        f"SELECT g.id, g.kind, g.label, g.salt, g.kdf, g.credential_id, g.data{columns}"  # noqa: S608
-        " FROM guardians g WHERE g.account_id = ? ORDER BY g.ordinal"
+        "SELECT a.id AS account_id, a.threshold AS account_threshold,"  # noqa: S608
+        " a.guardians_version AS account_version,"
+        f" g.id, g.kind, g.label, g.salt, g.kdf, g.credential_id, g.data{columns}"
+        " FROM accounts a JOIN guardians g ON g.account_id = a.id"
+        " WHERE a.username = ? AND a.threshold > 0 ORDER BY g.ordinal"
     )
 
 
-def public_rows(tx: Transaction, account_id: str, kinds: KindRegistry = DEFAULT_KINDS) -> list[Row]:
-    """One row per guardian with what a recovering user may see (one query, no keys).
+def public_rows(tx: Transaction, username: str, kinds: KindRegistry = DEFAULT_KINDS) -> list[Row]:
+    """One row per guardian of the account named `username` with what a recovering user may
+    see (no keys), each with the account's `account_id`, `account_threshold` and
+    `account_version`; none when there is no such account or it has no guardians.
 
-    A kind's decoys (`vouch.server.decoys`) are rows its own `public_values` reads, so a
-    decoy's descriptors come out of `public_descriptor` exactly like a real account's.
+    One query whether or not the name exists, so a decoy's start runs what a real start
+    runs. A kind's decoys (`vouch.server.decoys`) are rows its own `public_values` reads, so
+    a decoy's descriptors come out of `public_descriptor` exactly like a real account's.
     """
-    return tx.all(_public_query(kinds), (account_id,))
+    return tx.all(_public_query(kinds), (username,))
 
 
 def public_descriptor(row: Row, kinds: KindRegistry = DEFAULT_KINDS) -> dict[str, Any]:

@@ -128,14 +128,11 @@ def start(
     would let strangers fill the owner's inbox; the owner is mailed once guardians have
     approved it (`hold`, `apply_plan`).
     """
-    account = accounts.find_account_by_username(tx, username)
+    rows = guardian_store.public_rows(tx, username, context.kinds)
     decoy = context.decoys.decoy(username)
-    rows = guardian_store.public_rows(
-        tx, decoy.account if account is None else account["id"], context.kinds
-    )
-    if account is not None and account["threshold"] > 0 and rows:
-        account_id: str | None = account["id"]
-        shown, threshold, version = rows, account["threshold"], account["guardians_version"]
+    if rows:
+        account_id: str | None = rows[0]["account_id"]
+        shown, threshold, version = rows, rows[0]["account_threshold"], rows[0]["account_version"]
     else:
         account_id, shown, threshold, version = None, decoy.rows, decoy.threshold, 0
     guardians = [guardian_store.public_descriptor(row, context.kinds) for row in shown]
@@ -145,11 +142,12 @@ def start(
     challenge = secrets.token_bytes(CHALLENGE_BYTES)
     registration_challenge = secrets.token_bytes(CHALLENGE_BYTES)
     expires = now + context.config.recovery_ttl_seconds
+    stored_id = reference(recovery_id)
     tx.execute(
         "INSERT INTO recoveries (id, account_id, username, challenge, registration_challenge,"
         " guardians_version, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            reference(recovery_id),
+            stored_id,
             account_id,
             username,
             challenge,
@@ -167,7 +165,7 @@ def start(
             account_id=account_id,
             username=username,
             event="recovery.started",
-            data={"recovery": reference(recovery_id), "expires_at": expires},
+            data={"recovery": stored_id, "expires_at": expires},
             user_agent=user_agent,
         )
     options = ceremonies.registration_options(

@@ -28,29 +28,35 @@ def emit(
     data: dict[str, Any],
     user_agent: str | None,
 ) -> str | None:
-    """Queue `event`'s mail and webhooks; return its id (None: nothing to send it to)."""
+    """Queue `event`'s mail and webhooks; return its id (None: nothing to send it to).
+
+    Nothing is computed before it is known to be sent: a recovery start of a real account
+    emits `recovery.started`, and on a server without webhooks that must cost what a
+    decoy's start costs, which emits nothing (tests/server/test_decoys.py).
+    """
     outbox = context.outbox
+    mails = event in TEMPLATES and outbox.sends_mail
+    hooks = outbox.settings.webhooks if event in webhooks.EVENTS else ()
+    address = email_addresses.verified_address(tx, account_id) if mails else None
+    if address is None and not hooks:
+        return None
     now = context.now()
     event_id = store.new_event_id()
     common = {"account": account_id, "username": username, "device": describe(user_agent)}
-    queued = False
-    if event in TEMPLATES and outbox.sends_mail:
-        address = email_addresses.verified_address(tx, account_id)
-        if address is not None:
-            store.enqueue(
-                tx,
-                event_id=event_id,
-                event=event,
-                account_id=account_id,
-                channel=store.MAIL,
-                destination=address,
-                payload={**common, **data, "at": now},
-                now=now,
-            )
-            queued = True
-    if event in webhooks.EVENTS and outbox.settings.webhooks:
+    if address is not None:
+        store.enqueue(
+            tx,
+            event_id=event_id,
+            event=event,
+            account_id=account_id,
+            channel=store.MAIL,
+            destination=address,
+            payload={**common, **data, "at": now},
+            now=now,
+        )
+    if hooks:
         text = webhooks.body(event, {**common, **data}, at=now)
-        for url in outbox.settings.webhooks:
+        for url in hooks:
             store.enqueue(
                 tx,
                 event_id=event_id,
@@ -61,8 +67,5 @@ def emit(
                 payload={"body": text},
                 now=now,
             )
-        queued = True
-    if not queued:
-        return None
     tx.after_commit(outbox.wake)
     return event_id
