@@ -9,6 +9,7 @@ shown. The add buttons come from the kinds' registry; each kind's module has its
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from dataclasses import replace
 from typing import Any
@@ -23,7 +24,7 @@ from vouch.dialog.errors import NetworkError, UserFacingError
 from vouch.dialog.guardian_setup import AccountModel, Change, Guardian, status_text
 from vouch.dialog.kinds import REGISTRY, DialogKind
 from vouch.dialog.kinds.base import SetupStep
-from vouch.dialog.shell import Handler, Screen, Shell
+from vouch.dialog.shell import Handler, Screen, Shell, View
 
 
 def _date(timestamp: int | None) -> str:
@@ -78,6 +79,9 @@ class AccountScreens:
         self.save_options: dict[str, Any] | None = None
         # Single-use options each kind asked for before its button is clicked, by kind name.
         self.prepared: dict[str, dict[str, Any]] = {}
+        # The shown buttons of kinds whose options are still on their way: disabled until
+        # they arrive, since their click must start the ceremony at once.
+        self.unprepared: dict[str, list[View]] = {}
         self.notice = ""
         self.pending: list[dict[str, Any]] = []
         # The recommended set-up, offered on an account with no guardians (app.Dialog sets it).
@@ -115,10 +119,14 @@ class AccountScreens:
     async def prefetch(self) -> None:
         """Options for the passkey confirmation and for the kinds that need some, before any
         click (a WebAuthn ceremony must start inside the click)."""
-        await self.prefetch_confirmation()
-        for dialog_kind in REGISTRY.values():
-            if dialog_kind.prepare is not None:
-                self.prepared[dialog_kind.name] = await dialog_kind.prepare(self.shell.api)
+        kinds = [kind for kind in REGISTRY.values() if kind.prepare is not None]
+        await asyncio.gather(self.prefetch_confirmation(), *(self.prepare(kind) for kind in kinds))
+
+    async def prepare(self, dialog_kind: DialogKind) -> None:
+        assert dialog_kind.prepare is not None
+        self.prepared[dialog_kind.name] = await dialog_kind.prepare(self.shell.api)
+        for item in self.unprepared.pop(dialog_kind.name, []):
+            item.set_disabled("button", False)
 
     async def prefetch_confirmation(self) -> None:
         self.save_options = await self.shell.api.guardians_options()
@@ -227,6 +235,7 @@ class AccountScreens:
         return remove
 
     def _render_add_buttons(self, screen: Screen, model: AccountModel) -> None:
+        self.unprepared = {}
         for dialog_kind in REGISTRY.values():
             for button in dialog_kind.buttons(self.shell.server_config, model):
                 item = screen.append_template("[data-slot=add-buttons]", "tpl-add-button")
@@ -237,6 +246,9 @@ class AccountScreens:
                 if dialog_kind.deferred:
                     handler = self.shell.after_loading(handler, on_error=self.show)
                 item.on("button", "click", handler)
+                if dialog_kind.prepare is not None and dialog_kind.name not in self.prepared:
+                    item.set_disabled("button", True)
+                    self.unprepared.setdefault(dialog_kind.name, []).append(item)
 
     def _setup_handler(self, dialog_kind: DialogKind, choice: str | None) -> Handler:
         def open_setup() -> None:
