@@ -117,6 +117,19 @@ EMAIL = Kind(
     proof=Proof.OUT_OF_BAND,
 )
 
+# A trusted person with a vouch account of their own, who accepted the owner's invitation
+# (vouch.core.contacts). The entry the owner signs names the contact's account id. During a
+# recovery the requester sends the contact a link; the contact approves in their own dialog
+# with an assertion of their own passkey over the recovery message, which the server records:
+# nothing is signed in the requester's page. A recovering user is shown only the label.
+CONTACT = Kind(
+    name="contact",
+    label="Trusted contact",
+    config_fields=("account",),
+    public_fields=(),
+    proof=Proof.OUT_OF_BAND,
+)
+
 
 class KindTable(Mapping[str, Kind]):
     """The kinds by name, in the order the dialog offers them."""
@@ -144,4 +157,4 @@ class KindTable(Mapping[str, Kind]):
 
 # Every kind, in the order the dialog offers them. A server runs `oidc` only when it is
 # configured with a provider (`serve.py --oidc-provider`): see `vouch.server.kinds`.
-KINDS = KindTable(PASSPHRASE, RECOVERY_CODE, BACKUP_CODES, PASSKEY, OIDC, EMAIL)
+KINDS = KindTable(PASSPHRASE, RECOVERY_CODE, BACKUP_CODES, PASSKEY, OIDC, EMAIL, CONTACT)

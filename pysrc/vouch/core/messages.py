@@ -78,7 +78,8 @@ def _bytes(name: str, value: object, *, low: int, high: int) -> bytes:
     return value
 
 
-def _canonical(prefix: bytes, body: Mapping[str, Json]) -> bytes:
+def canonical_message(prefix: bytes, body: Mapping[str, Json]) -> bytes:
+    """`prefix` + RFC 8785 canonical JSON of `body`: every signed message's form."""
     try:
         return prefix + rfc8785.dumps(body)
     except (rfc8785.CanonicalizationError, TypeError) as exc:
@@ -112,7 +113,7 @@ def recovery_message(request: RecoveryRequest) -> bytes:
             ),
         },
     }
-    return _canonical(RECOVERY_PREFIX, body)
+    return canonical_message(RECOVERY_PREFIX, body)
 
 
 def guardians_message(change: GuardiansChange) -> bytes:
@@ -126,7 +127,7 @@ def guardians_message(change: GuardiansChange) -> bytes:
         ),
         "config": change.config,
     }
-    return _canonical(GUARDIANS_PREFIX, body)
+    return canonical_message(GUARDIANS_PREFIX, body)
 
 
 def webauthn_challenge_for(message: bytes) -> bytes:
