@@ -31,6 +31,9 @@ from vouch.core.b64url import b64url_decode, b64url_encode
 from vouch.core.contacts import answer_message, fingerprint, verification_code
 from vouch.core.kinds import CONTACT
 from vouch.core.messages import webauthn_challenge_for
+from vouch.server import contacts
+from vouch.server.errors import BadRequest
+from vouch.server.storage import Database, Transaction, open_database
 
 
 @pytest.fixture(scope="module")
@@ -593,3 +596,91 @@ def test_a_decoy_asks_its_contact_like_a_real_account(api: Api, vouch: LiveServe
         code="not_your_request",
         session=stranger.session,
     )
+
+
+# The store on each backend -------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    target = (
+        str(tmp_path / "vouch.db")
+        if request.param == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    opened = open_database(target)
+    yield opened
+    opened.close()
+
+
+def test_invitations_and_help_requests_on_each_backend(database: Database) -> None:
+    def fill(tx: Transaction) -> None:
+        for account in ("owner", "friend"):
+            tx.execute(
+                "INSERT INTO accounts (id, username, created_at) VALUES (?, ?, 1)",
+                (account, f"name-{account}"),
+            )
+        tx.execute(
+            "INSERT INTO recoveries (id, account_id, username, challenge,"
+            " registration_challenge, guardians_version, status, created_at, expires_at)"
+            " VALUES ('rec', 'owner', 'name-owner', ?, ?, 1, 'started', 1, 1600)",
+            (b"c" * 32, b"r" * 32),
+        )
+
+    database.run_sync(fill)
+    assert database.run_sync(lambda tx: contacts.invite(tx, "owner", "friend", 10)) == "pending"
+    assert database.run_sync(lambda tx: contacts.invite(tx, "owner", "friend", 11)) == "pending"
+    assert not database.run_sync(lambda tx: contacts.answer(tx, "friend", "owner", "accepted", 12))
+    assert database.run_sync(lambda tx: contacts.answer(tx, "owner", "friend", "accepted", 12))
+    assert database.run_sync(lambda tx: contacts.is_accepted(tx, "owner", "friend"))
+    (listed,) = database.run_sync(lambda tx: contacts.invited_by(tx, "owner"))
+    assert (listed["username"], listed["status"], listed["answered_at"]) == (
+        "name-friend",
+        "accepted",
+        12,
+    )
+
+    def ask(tx: Transaction, message: bytes) -> str:
+        return contacts.ask(
+            tx,
+            recovery_id="rec",
+            guardian_id="g1",
+            owner_id="owner",
+            contact_id="friend",
+            message=message,
+            device="Firefox on Linux",
+            authenticator=None,
+            now=20,
+            expires_at=1600,
+        )
+
+    token = database.run_sync(lambda tx: ask(tx, b"message one"))
+    found = database.run_sync(lambda tx: contacts.find_request(tx, token))
+    assert (found.message, found.status, found.wrong_codes) == (b"message one", "waiting", 0)
+    database.run_sync(lambda tx: contacts.mark(tx, found, contacts.OPENED, 21))
+    assert database.run_sync(lambda tx: contacts.count_wrong_code(tx, found, 22)) == 4
+    (shown,) = database.run_sync(lambda tx: contacts.open_requests_for(tx, "friend", 30))
+    assert shown["username"] == "name-owner"
+    by_id = database.run_sync(lambda tx: contacts.find_request(tx, shown["request_id"]))
+    assert by_id.id == found.id
+    # Asked again with the same message: a new token, the same request; the old one is gone.
+    again = database.run_sync(lambda tx: ask(tx, b"message one"))
+    assert database.run_sync(lambda tx: contacts.status_of(tx, "rec", "g1")) == "opened"
+    with pytest.raises(BadRequest):
+        database.run_sync(lambda tx: contacts.find_request(tx, token))
+    # A new message (another new passkey) starts it over.
+    newest = database.run_sync(lambda tx: ask(tx, b"message two"))
+    with pytest.raises(BadRequest):
+        database.run_sync(lambda tx: contacts.find_request(tx, again))
+    assert database.run_sync(lambda tx: contacts.find_request(tx, newest)).wrong_codes == 0
+    latest = database.run_sync(
+        lambda tx: tx.one("SELECT status, wrong_codes, message FROM contact_requests")
+    )
+    assert latest is not None
+    assert (latest["status"], latest["wrong_codes"], bytes(latest["message"])) == (
+        "waiting",
+        0,
+        b"message two",
+    )
+    assert database.run_sync(lambda tx: contacts.answer(tx, "owner", "friend", "removed", 40))
+    assert not database.run_sync(lambda tx: contacts.is_accepted(tx, "owner", "friend"))

@@ -256,13 +256,17 @@ def mark(tx: Transaction, request: HelpRequest, status: str, now: int) -> None:
 def count_wrong_code(tx: Transaction, request: HelpRequest, now: int) -> int:
     """One wrong verification code more; the request is declined at the last allowed. The
     attempts left."""
-    wrong = request.wrong_codes + 1
-    status = REFUSED if wrong >= MAX_WRONG_CODES else request.status
     tx.execute(
-        "UPDATE contact_requests SET wrong_codes = ?, status = ?, answered_at = ? WHERE id = ?",
-        (wrong, status, now if status == REFUSED else None, request.id),
+        "UPDATE contact_requests SET wrong_codes = wrong_codes + 1 WHERE id = ?", (request.id,)
     )
-    return MAX_WRONG_CODES - wrong
+    row = tx.one("SELECT wrong_codes FROM contact_requests WHERE id = ?", (request.id,))
+    wrong = MAX_WRONG_CODES if row is None else int(row["wrong_codes"])
+    if wrong >= MAX_WRONG_CODES:
+        tx.execute(
+            "UPDATE contact_requests SET status = ?, answered_at = ? WHERE id = ?",
+            (REFUSED, now, request.id),
+        )
+    return max(0, MAX_WRONG_CODES - wrong)
 
 
 def open_requests_for(tx: Transaction, contact_id: str, now: int) -> list[dict[str, Any]]:
