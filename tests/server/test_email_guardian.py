@@ -47,7 +47,7 @@ from vouch.server.errors import ApprovalInvalid, VouchError
 from vouch.server.kinds import DEFAULT_KINDS, Approved, GuardianSet
 from vouch.server.kinds import Guardian as StoredGuardian
 from vouch.server.kinds.email import DECOY_DOMAIN
-from vouch.server.storage import Database, Transaction, open_database
+from vouch.server.storage import Database, Transaction
 
 WRONG = "That code is not right. Check the latest mail, or send a new code."
 TABLES = (
@@ -592,18 +592,6 @@ def test_sending_takes_the_same_time_for_known_and_unknown_names(
 
 
 # The code store and the approvals, on each backend -------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    target = (
-        str(tmp_path / "vouch.db")
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    opened = open_database(target)
-    yield opened
-    opened.close()
 
 
 def test_issue_verify_record_and_consume_on_each_backend(database: Database) -> None:
