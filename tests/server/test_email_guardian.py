@@ -673,3 +673,21 @@ def test_issue_verify_record_and_consume_on_each_backend(database: Database) -> 
     database.run_sync(lambda tx: maintenance.prune(tx, later))
     left = database.run_sync(lambda tx: tx.all("SELECT recovery_id FROM recovery_email_codes"))
     assert left == []
+
+
+def test_a_trusted_contact_is_mailed_the_invitation(smtp: SmtpSink, vouch: LiveServer) -> None:
+    """Mailed to the person invited, at their verified address: who asks, and that the
+    answer waits in their own dialog (the mail has nothing to click that answers)."""
+    api = Api(vouch.url)
+    owner, contact = register(api), register(api)
+    address = with_address(api, smtp, contact)
+    api.call("POST", "/api/contacts/invite", {"username": contact.username}, session=owner.session)
+    mail = wait_for_mail(smtp, address, 1, "trusted contact")
+    assert str(mail["Subject"]).startswith(f"{owner.username} asks you to be their trusted")
+    text = text_of(mail)
+    assert f"sign in on {vouch.url}" in text
+    assert "decline it" in text
+    # Inviting again while it is pending mails no one again.
+    api.call("POST", "/api/contacts/invite", {"username": contact.username}, session=owner.session)
+    time.sleep(0.5)
+    assert len([m for m in mails_to(smtp, address) if "trusted contact" in str(m["Subject"])]) == 1
