@@ -51,7 +51,7 @@ def rejects_negative_data(ctx: Any, response: Any, case: Case[Any]) -> bool | No
     past --max-body-bytes is refused for its size before its shape is read."""
     if response.status_code == 413:
         return None
-    return negative_data_rejection(ctx, response, case)  # type: ignore[no-any-return]
+    return negative_data_rejection(ctx, response, case)
 
 
 CHECKS: list[CheckFunction] = [

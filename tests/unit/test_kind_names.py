@@ -30,6 +30,10 @@ HOMONYMS: dict[str, Counter[str]] = {
     "dialog/guardian_setup.py": Counter({"email": 1}),
     "server/email_addresses.py": Counter({"email": 1}),
     "server/routes/account.py": Counter({"email": 2}),
+    # The person invited (the API's and the audit log's "contact" field, an account), and the
+    # sign-in passkey that answered, in the endpoints between two people.
+    "server/routes/contacts.py": Counter({"contact": 6, "passkey": 1}),
+    "server/routes/contact_requests.py": Counter({"contact": 3, "passkey": 1}),
 }
 
 
