@@ -682,3 +682,14 @@ def test_a_dropped_connection_keeps_polling_and_an_ended_recovery_stops_it() -> 
     assert len(shell.api.sent("/api/recovery/contact/status")) == 2
     assert shell.alert == "This recovery has expired: start again."
     assert shell.current().template_id == "tpl-recover-contact"
+
+
+def test_an_authenticator_the_browser_did_not_name_is_left_out_of_the_request() -> None:
+    shell, screens = asking_shell("approved")
+    assert screens.flow is not None
+    assert screens.flow.credential is not None
+    del screens.flow.credential["authenticatorAttachment"]
+    choose_contact(shell)
+    shell.settle()
+    (request,) = shell.api.sent("/api/recovery/contact/request")
+    assert "authenticator" not in request

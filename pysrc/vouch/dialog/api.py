@@ -180,13 +180,15 @@ class ApiClient:
         new_credential: dict[str, str],
         authenticator: str | None,
     ) -> dict[str, Any]:
-        """A help request to the guardian's trusted contact: its link (never its code)."""
-        body = {
+        """A help request to the guardian's trusted contact: its link (never its code). The
+        kind of authenticator is left out when the browser did not say."""
+        body: dict[str, Any] = {
             "recovery_id": recovery_id,
             "guardian_id": guardian_id,
             "new_credential": new_credential,
-            "authenticator": authenticator,
         }
+        if authenticator is not None:
+            body["authenticator"] = authenticator
         return await self.call("POST", "/api/recovery/contact/request", body)
 
     async def recovery_contact_status(self, recovery_id: str, guardian_id: str) -> dict[str, Any]:
