@@ -88,6 +88,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="hold a completed recovery this long so the owner can cancel it (0: apply at once)",
     )
     parser.add_argument(
+        "--contact-cooldown",
+        type=int,
+        default=7 * 86400,
+        metavar="SECONDS",
+        help="a trusted contact whose own account was recovered this recently cannot approve"
+        " recoveries of others (7 days)",
+    )
+    parser.add_argument(
         "--challenge-ttl",
         type=int,
         default=300,
@@ -393,6 +401,7 @@ def config_from(args: argparse.Namespace) -> Config:
         allowed_origins=tuple(dict.fromkeys(origin for origin, _ in sites)),
         site_names={origin: name for origin, name in sites if name},
         recovery_delay_seconds=args.recovery_delay,
+        contact_cooldown_seconds=args.contact_cooldown,
         challenge_ttl_seconds=args.challenge_ttl,
         recovery_ttl_seconds=args.recovery_ttl,
         token_ttl_seconds=args.token_ttl,

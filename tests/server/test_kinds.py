@@ -20,7 +20,7 @@ from tests.support.api_client import run
 from tests.support.soft_authenticator import b64
 from vouch.core.codes import BACKUP_CODE_COUNT
 from vouch.core.kdf import Argon2Params
-from vouch.core.kinds import COMMON_FIELDS, EMAIL, KINDS, Proof
+from vouch.core.kinds import COMMON_FIELDS, CONTACT, EMAIL, KINDS, Proof
 from vouch.crypto.native import NativeProvider
 from vouch.server import guardians
 from vouch.server.context import Context
@@ -53,8 +53,15 @@ BEFORE_EMAIL = KindRegistry(
     recovery_code.KIND,
     backup_codes.KIND,
     passkey.KIND,
-    shapes=tuple(shape for shape in DECOY_SHAPES if EMAIL.name not in shape[1]),
+    shapes=tuple(shape for shape in DECOY_SHAPES if not {EMAIL.name, CONTACT.name} & set(shape[1])),
 )
+CONTACT_ACCOUNT = {
+    "type": "string",
+    "minLength": 16,
+    "maxLength": 64,
+    "pattern": "^[A-Za-z0-9_-]+$",
+    "description": "the contact's account id (GET /api/contacts, invited[].account)",
+}
 EMAIL_ADDRESS = {
     "type": "string",
     "minLength": 3,
@@ -142,19 +149,21 @@ def test_the_default_registry_runs_every_kind_core_describes() -> None:
     assert DEFAULT_KINDS.names() == tuple(name for name in KINDS.names() if name != "oidc")
     for kind in DEFAULT_KINDS:
         assert kind.kind is KINDS[kind.name]
-    assert DEFAULT_KINDS.out_of_band == frozenset({EMAIL.name})
+    assert DEFAULT_KINDS.out_of_band == frozenset({EMAIL.name, CONTACT.name})
 
 
 def test_the_schemas_are_the_ones_the_api_had() -> None:
     # Byte for byte, key order included: the OpenAPI document lists them the same.
     assert json.dumps(BEFORE_EMAIL.entry_schema) == json.dumps(OLD_ENTRY)
-    # The email guardian adds its kind, its one field and its part of the description.
+    # The email and contact guardians add their kinds, their one field each and their
+    # parts of the description.
     entry = DEFAULT_KINDS.entry_schema
-    assert entry["description"] == OLD_ENTRY["description"] + "; email: address"
+    assert entry["description"] == (OLD_ENTRY["description"] + "; email: address; contact: account")
     assert entry["properties"] == {
         **OLD_ENTRY["properties"],
-        "kind": {"enum": [*BEFORE_EMAIL.names(), EMAIL.name]},
+        "kind": {"enum": [*BEFORE_EMAIL.names(), EMAIL.name, CONTACT.name]},
         "address": EMAIL_ADDRESS,
+        "account": CONTACT_ACCOUNT,
     }
     owner = BEFORE_EMAIL.owner_schema
     assert owner["description"] == (
@@ -174,7 +183,7 @@ def test_the_schemas_are_the_ones_the_api_had() -> None:
         "kind": {"enum": list(DEFAULT_KINDS.names())},
     }
     assert DEFAULT_KINDS.approval_schema["description"].endswith(
-        "; none for email (approved out of band, not sent)"
+        "; none for email, contact (approved out of band, not sent)"
     )
     approval = dict(DEFAULT_KINDS.approval_schema)
     approval.pop("description")
@@ -221,6 +230,7 @@ def test_the_refusals_are_the_sentences_they_were() -> None:
     assert {kind.name: kind.refusal for kind in DEFAULT_KINDS} == {
         **OLD_REFUSALS,
         EMAIL.name: "That code is not right. Check the latest mail, or send a new code.",
+        CONTACT.name: "Your contact's approval is not for this recovery: ask them again.",
     }
 
 
@@ -263,8 +273,16 @@ def test_decoys_are_what_they_were_for_the_same_server_key() -> None:
         "86f6ae4eb400ff9df29ec87a3238ee7aa9a17a3c513bbe4adb3f4e53330a500a"
     )
     # Email guardians in three shapes more changed every decoy once (issue 15).
-    assert decoy_digest(Decoys(KEY), names) == (
+    with_email = KindRegistry(
+        *(kind for kind in DEFAULT_KINDS if kind.name != CONTACT.name),
+        shapes=tuple(shape for shape in DECOY_SHAPES if CONTACT.name not in shape[1]),
+    )
+    assert decoy_digest(Decoys(KEY, with_email), names) == (
         "0f3480ec9f88ec660757a400655ae50451a0aadc4d0415d1f410c4cdec730329"
+    )
+    # Trusted contacts in two shapes more changed every decoy once again (issue 16).
+    assert decoy_digest(Decoys(KEY), names) == (
+        "a41d3b08d9766a3a81ee161db596acf287dc425f8192977ec166530eb3672312"
     )
     assert hashlib.sha256(decoy_public_key(KEY)).hexdigest() == (
         "cb41d1efc6fab772f64aed8dbe6f548b893317a1f5f6faed90f474e93265b2fc"
@@ -331,7 +349,7 @@ def test_an_unknown_kind_is_refused_with_the_kinds_there_are() -> None:
     assert refused.value.code == "invalid_guardians"
     assert refused.value.message == (
         "guardians[0].kind is 'wallet', expected one of passphrase, recovery_code,"
-        " backup_codes, passkey, email"
+        " backup_codes, passkey, email, contact"
     )
     with pytest.raises(KeyError, match='Guardian kind "wallet" is not one this server runs'):
         DEFAULT_KINDS["wallet"]

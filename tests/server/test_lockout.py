@@ -8,6 +8,7 @@ starts, checks, recovers and signs in.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from itertools import count
 from typing import Any
@@ -30,8 +31,10 @@ from tests.server.helpers import (
     sign_in,
     start_recovery,
 )
+from tests.server.test_contacts import ask, vouched_account
 from tests.support.live_server import LiveServer, start_server
 from tests.support.soft_authenticator import SoftAuthenticator, b64
+from vouch.core.b64url import b64url_decode
 from vouch.server.api import client_address
 
 _addresses = count(2)
@@ -197,3 +200,35 @@ def test_an_ipv6_client_counts_as_its_64() -> None:
     assert peer("2001:db8:1:3::1") == "2001:db8:1:3::/64"
     assert peer("::ffff:192.0.2.7") == "192.0.2.7"
     assert peer("192.0.2.7") == "192.0.2.7"
+
+
+def test_a_stranger_cannot_flood_a_trusted_contact_or_block_the_owner(
+    server: LiveServer, owner: Api
+) -> None:
+    """Each recovery asks a contact once (asking again only replaces its link), a client's
+    help requests per account are limited, and the contact is shown the newest request of
+    each person only: the stranger's flood is one line, and the owner still asks."""
+    user, contact, _passphrase, guardian = vouched_account(owner)
+    attacker = stranger(server)
+    for _ in range(10):
+        recovery = start_recovery(attacker, user.username)
+        ask(attacker, recovery, guardian.id)
+    again = {
+        "recovery_id": recovery.id,
+        "guardian_id": guardian.id,
+        "new_credential": recovery.new_credential_json(),
+    }
+    refused = attacker.request("POST", "/api/recovery/contact/request", again)
+    assert refused.status_code == 429, refused.text
+    time.sleep(1.1)  # times are whole seconds: the owner's request is the newest
+    mine = start_recovery(owner, user.username)
+    ask(owner, mine, guardian.id)
+    (listed,) = owner.call("GET", "/api/contacts", session=contact.session)["requests"]
+    assert listed["username"] == user.username
+    opened = owner.call(
+        "POST",
+        "/api/contact-requests/open",
+        {"request_id": listed["request_id"]},
+        session=contact.session,
+    )
+    assert b64url_decode(opened["message"]) == mine.message()

@@ -634,5 +634,5 @@ def test_the_registry_s_request_schemas_keep_their_quick_check() -> None:
     assert entry["properties"]["kind"] == {"enum": [*DEFAULT_KINDS.names(), CONTACT.name]}
     assert "test_contact: " in entry["description"]
     assert REGISTRY.approval_schema["description"].endswith(
-        "; none for email, test_contact (approved out of band, not sent)"
+        "; none for email, contact, test_contact (approved out of band, not sent)"
     )

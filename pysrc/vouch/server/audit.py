@@ -3,7 +3,7 @@
 Events are written in the transaction of what they record, so a change and its event commit
 together. A refused recovery rolls its transaction back, so its event is written afterwards
 in a transaction of its own (`record_failure`). A refused recovery check or execute writes
-it after the refusal has been sent (`record_failure_soon`): an unknown name (a decoy) has no
+it after the refusal has been sent (`record_soon`): an unknown name (a decoy) has no
 account to write it to, and the write must not make a real account's refusal measurably
 slower than a decoy's.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from vouch.server.context import Context
@@ -50,14 +51,19 @@ async def record_failure(
         log.warning("could not record %s for %s: database busy", kind, account_id)
 
 
-def record_failure_soon(
+def record_soon(
     context: Context, account_id: str | None, kind: str, detail: dict[str, Any]
 ) -> None:
-    """`record_failure`, once the refusal has gone out: the same answer takes the same time
-    whether or not the name is an account's."""
+    """`record_failure` (best effort, in a transaction of its own), once the answer has gone
+    out: the same answer takes the same time whether or not the name is an account's."""
     if account_id is None:
         return
-    task = asyncio.ensure_future(record_failure(context, account_id, kind, detail))
+    soon(record_failure(context, account_id, kind, detail))
+
+
+def soon(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` after the handler has answered, holding it until it is done."""
+    task = asyncio.ensure_future(work)
     _writing.add(task)
     task.add_done_callback(_writing.discard)
 

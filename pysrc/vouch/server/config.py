@@ -69,6 +69,14 @@ DEFAULT_RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType(
         # Verification codes mailed per account: each mail goes to an address the owner
         # typed, so this bounds what a session could send to someone else's inbox.
         "email_code_account": RateLimit(5, 3600),
+        # Trusted contacts: invitations an account sends (each may mail the person invited),
+        # help requests per client (each recovery asks a contact once; asking again only
+        # replaces the link), and the polling of a request's status while the page waits.
+        "contact_invite_account": RateLimit(20, 86400),
+        "recovery_contact_request_address": RateLimit(20, 900),
+        "recovery_contact_request_account_address": RateLimit(10, 900),
+        "recovery_contact_status_address": RateLimit(1200, 900),
+        "contact_answer_account": RateLimit(60, 900),
     }
 )
 
@@ -94,6 +102,9 @@ class Config:
     allowed_origins: tuple[str, ...] = ()
     site_names: Mapping[str, str] = field(default_factory=dict)
     recovery_delay_seconds: int = 0
+    # A trusted contact whose own account was recovered this recently cannot approve for
+    # others: whoever just took over an account must not use it to take over more.
+    contact_cooldown_seconds: int = 7 * 86400
     challenge_ttl_seconds: int = 300
     recovery_ttl_seconds: int = 900
     session_ttl_seconds: int = 3600

@@ -1,10 +1,10 @@
 """Housekeeping: forget what can no longer be used, so tables stay the size of live state.
 
-Expired challenges, unexecuted recoveries (decoys included), the out-of-band approvals and
-mailed codes of expired recoveries, rate-limit windows that have closed, the hashes of used
-ID tokens that have expired, email verification codes past their expiry, and outbox
-deliveries sent (or given up) long enough ago. Run every few minutes by the app's lifespan;
-harmless to run from several processes at once.
+Expired challenges, unexecuted recoveries (decoys included), the out-of-band approvals,
+mailed codes and contacts' help requests of expired recoveries, rate-limit windows that
+have closed, the hashes of used ID tokens that have expired, email verification codes past
+their expiry, and outbox deliveries sent (or given up) long enough ago. Run every few
+minutes by the app's lifespan; harmless to run from several processes at once.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def prune(tx: Transaction, now: int, outbox: OutboxSettings | None = None) -> in
     removed += tx.execute(
         "DELETE FROM recovery_email_codes WHERE recovery_expires_at < ?", (cutoff,)
     )
+    removed += tx.execute("DELETE FROM contact_requests WHERE expires_at < ?", (cutoff,))
     removed += tx.execute(
         "DELETE FROM recoveries WHERE status = 'started' AND expires_at < ?", (cutoff,)
     )

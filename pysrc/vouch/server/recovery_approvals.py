@@ -81,6 +81,15 @@ def usable(
     return approved
 
 
+def check_bound(kinds: KindRegistry, recorded: Iterable[Approved], message: bytes) -> None:
+    """Refuse a recorded approval given over another recovery message than the one executed
+    (a contact approved a new passkey that is not the one registered now)."""
+    for item in recorded:
+        kind = kinds[item.kind]
+        if not kind.bound_to(item, message):
+            raise kind.refuse(item.guardian_id)
+
+
 def consume(
     tx: Transaction, context: Context, recovery: Recovery, approved: Iterable[Approved]
 ) -> None:

@@ -1,6 +1,6 @@
 """Guardian kinds on the server: one module per kind, and the registry that holds them.
 
-Each module (`passphrase`, `recovery_code`, `backup_codes`, `passkey`, `email`) is one
+Each module (`passphrase`, `recovery_code`, `backup_codes`, `passkey`, `email`, `contact`) is one
 kind's whole server side, as `base.ServerKind` describes it; the three signature kinds share
 `_ed25519`. Adding a kind means a module here, its entry in `vouch.core.kinds`, and its
 place in `DEFAULT_KINDS` (and, once it is common, in the decoy shapes). `oidc` is run only
@@ -10,7 +10,15 @@ by a server with OpenID providers configured (`kinds_for`): it needs them to do 
 from __future__ import annotations
 
 from vouch.core.kinds import KINDS
-from vouch.server.kinds import backup_codes, email, oidc, passkey, passphrase, recovery_code
+from vouch.server.kinds import (
+    backup_codes,
+    contact,
+    email,
+    oidc,
+    passkey,
+    passphrase,
+    recovery_code,
+)
 from vouch.server.kinds.base import Approved, Guardian, GuardianSet, ServerKind
 from vouch.server.kinds.registry import KindRegistry
 from vouch.server.kinds.shapes import DECOY_SHAPES, OIDC_DECOY_SHAPES
@@ -18,7 +26,7 @@ from vouch.server.oidc.provider import Providers
 
 # `email` is always run: mail always goes somewhere (an .eml directory by default).
 DEFAULT_KINDS = KindRegistry(
-    passphrase.KIND, recovery_code.KIND, backup_codes.KIND, passkey.KIND, email.KIND
+    passphrase.KIND, recovery_code.KIND, backup_codes.KIND, passkey.KIND, email.KIND, contact.KIND
 )
 
 

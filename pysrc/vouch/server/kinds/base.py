@@ -270,6 +270,11 @@ class ServerKind(ABC):
         """An approval recorded out of band (verified when it was recorded) for this recovery."""
         return Approved(guardian.id, self.name, effect=dict(detail), recorded=True)
 
+    def bound_to(self, approved: Approved, message: bytes) -> bool:
+        """Whether an approval recorded out of band counts for the recovery `message` being
+        executed (a contact approved one new passkey, not any); most approve the recovery."""
+        return True
+
     def hold(self, tx: Transaction, approved: Approved, *, account_id: str) -> None:  # noqa: B027
         """When the recovery is held by a delay: refuse now what would fail at completion."""
 

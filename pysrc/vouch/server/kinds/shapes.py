@@ -3,8 +3,8 @@
 A decoy's shape is picked from this table by its name's HMAC, so changing the table changes
 every decoy (a name watched across the change would be seen to move): add a kind to it
 with care, once real accounts use it widely enough that decoys without it would stand out.
-(`email` was added with the kind itself, so that from the start no email guardian in a
-recovery start can say that the name is an account's.)
+(`email` and `contact` were added with the kind itself, so that from the start no such
+guardian in a recovery start can say that the name is an account's.)
 
 `OIDC_DECOY_SHAPES` are added only by a server with OpenID providers configured (serve.py
 `--oidc-provider`): there real accounts can have an OpenID guardian, so decoys must too,
@@ -31,6 +31,9 @@ DECOY_SHAPES: DecoyShapes = (
     (2, ("passphrase", "email")),
     (2, ("recovery_code", "email")),
     (2, ("passphrase", "recovery_code", "email")),
+    # A trusted contact, beside a secret of the owner's own (the dialog suggests 2 of 2).
+    (2, ("passphrase", "contact")),
+    (2, ("recovery_code", "contact")),
 )
 
 # An OpenID identity is mostly added beside a passphrase or a code, as one of two.

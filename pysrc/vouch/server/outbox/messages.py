@@ -194,6 +194,24 @@ def _recovery_approved(site: Site, data: dict[str, Any], cancel_url: CancelUrl) 
     )
 
 
+def _contact_invited(site: Site, data: dict[str, Any], cancel_url: CancelUrl) -> Rendered:
+    # Mailed to the person invited (the event's account is theirs): nothing to click here,
+    # an answer needs their own passkey in their own dialog.
+    return Rendered(
+        f"{data['owner']} asks you to be their trusted contact on {site.name}",
+        [
+            f"{data['owner']} asked, at {when(data['at'])}, that your {site.name} account"
+            f" {data['username']} be a trusted contact of theirs: someone who can help them"
+            " get back into their account if they lose their passkeys.",
+            f"To accept or decline, sign in on {site.origin}: the invitation waits there. If"
+            f" you do not know {data['owner']}, decline it.",
+            "A trusted contact is asked only when that person is locked out. You approve"
+            " with your own passkey, after they read you a code, and you can stop at any"
+            " time.",
+        ],
+    )
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -212,6 +230,7 @@ TEMPLATES: dict[str, Callable[[Site, dict[str, Any], CancelUrl], Rendered]] = {
     "passkey.added": _passkey_added,
     "passkey.removed": _passkey_removed,
     "recovery.approved": _recovery_approved,
+    "contact.invited": _contact_invited,
 }
 
 

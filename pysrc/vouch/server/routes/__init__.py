@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from vouch.core.kinds import EMAIL
+from vouch.core.kinds import CONTACT, EMAIL
 from vouch.server.api import Endpoint
 from vouch.server.kinds import DEFAULT_KINDS, KindRegistry
 from vouch.server.routes import (
     account,
     cancel_link,
+    contact_requests,
+    contacts,
     email,
     guardians,
     meta,
@@ -26,6 +28,8 @@ def all_endpoints(kinds: KindRegistry = DEFAULT_KINDS) -> list[Endpoint]:
         *guardians.endpoints(kinds),
         *recovery.endpoints(kinds),
         *(recovery_email.ENDPOINTS if EMAIL.name in kinds else ()),
+        *(contact_requests.ENDPOINTS if CONTACT.name in kinds else ()),
+        *(contacts.ENDPOINTS if CONTACT.name in kinds else ()),
         *cancel_link.ENDPOINTS,
         *meta.ENDPOINTS,
     ]

@@ -215,7 +215,7 @@ async def check(request: Request) -> Response:
         )
     except VouchError as exc:
         detail = {"recovery_id": found.id, "guardian": guardian.id, "reason": exc.code}
-        audit.record_failure_soon(context, found.account_id, "recovery_check_failed", detail)
+        audit.record_soon(context, found.account_id, "recovery_check_failed", detail)
         raise
     return JSONResponse({"ok": True, "guardian_id": guardian.id})
 
@@ -258,6 +258,7 @@ async def execute(request: Request) -> Response:
             guardian_set,
             NewCredential(id=credential.id, public_key_sha256=credential.public_key_sha256),
         )
+        recovery_approvals.check_bound(context.kinds, recorded, message)
         approved = [
             await guesses.verify(
                 context, guardian, approval, message=message, account=found.username, wait=wait
@@ -283,7 +284,7 @@ async def execute(request: Request) -> Response:
         result = await context.database.run(apply)
     except VouchError as exc:
         detail = {"recovery_id": found.id, "guardians": attempted, "reason": exc.code}
-        audit.record_failure_soon(context, found.account_id, "recovery_failed", detail)
+        audit.record_soon(context, found.account_id, "recovery_failed", detail)
         raise
     return JSONResponse(result, status_code=202 if result["status"] == "pending" else 200)
 

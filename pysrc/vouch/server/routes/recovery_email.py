@@ -165,7 +165,7 @@ async def verify(request: Request) -> Response:
     (found, guardian), wrong = await context.database.run(work)
     if wrong is not None:
         detail = {"recovery_id": found.id, "guardian": guardian.id, "reason": "email_code_wrong"}
-        audit.record_failure_soon(context, found.account_id, "recovery_email_failed", detail)
+        audit.record_soon(context, found.account_id, "recovery_email_failed", detail)
         raise wrong.error(Email.refusal)
     return JSONResponse({"ok": True, "guardian_id": guardian.id})
 

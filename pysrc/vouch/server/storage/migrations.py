@@ -358,6 +358,49 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        9,
+        [
+            # An owner's invitation of another account to be a trusted contact
+            # (vouch.server.contacts): pending, then accepted or declined by the contact with
+            # their passkey; removed when either gives it up. One row per pair, kept (the
+            # owner's account screen says what became of it).
+            """CREATE TABLE contact_invitations (
+                owner_id TEXT NOT NULL REFERENCES accounts(id),
+                contact_id TEXT NOT NULL REFERENCES accounts(id),
+                status TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                answered_at BIGINT,
+                PRIMARY KEY (owner_id, contact_id)
+            )""",
+            "CREATE INDEX contact_invitations_contact ON contact_invitations(contact_id)",
+            # A recovery's request for a contact's approval: the hash of the link's token, the
+            # recovery message the contact signs, what the contact is shown of the requester,
+            # its status and the wrong verification codes typed. A decoy's has no contact.
+            # One per recovery and guardian; pruned with the recovery.
+            """CREATE TABLE contact_requests (
+                id TEXT PRIMARY KEY,
+                recovery_id TEXT NOT NULL REFERENCES recoveries(id),
+                guardian_id TEXT NOT NULL,
+                owner_id TEXT,
+                contact_id TEXT,
+                message BLOB NOT NULL,
+                device TEXT NOT NULL,
+                authenticator TEXT,
+                status TEXT NOT NULL,
+                wrong_codes INTEGER NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                answered_at BIGINT,
+                UNIQUE (recovery_id, guardian_id)
+            )""",
+            "CREATE INDEX contact_requests_contact ON contact_requests(contact_id, expires_at)",
+            "CREATE INDEX contact_requests_expiry ON contact_requests(expires_at)",
+        ],
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
