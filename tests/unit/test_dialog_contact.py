@@ -23,6 +23,7 @@ from tests.unit.test_dialog_account_screens import (
     SAVE_OPTIONS,
     account_api,
     add_button,
+    confirmed_config,
     guardian_rows,
     opened,
     saved_guardians,
@@ -131,13 +132,12 @@ def test_the_help_link_is_found_by_its_fragment_key() -> None:
 # The owner: invite, wait, confirm --------------------------------------------------------
 
 
-def invite(shell: FakeShell, name: str, label: str = "") -> FakeScreen:
+def invite(shell: FakeShell, name: str) -> FakeScreen:
     add_button(shell.current(), "Add trusted contact").click()
     shell.settle()
     screen = shell.current()
     assert screen.template_id == "tpl-contact-invite"
     screen.set_value("#contact-username", name)
-    screen.set_value("#contact-label", label)
     screen.submit("[data-form=contact-invite]")
     return screen
 
@@ -146,7 +146,7 @@ def test_inviting_sends_the_name_and_the_account_screen_says_what_comes_next() -
     api = with_contacts(account_api())
     api.answers[("POST", "/api/contacts/invite")] = {"contact": person(BOB, "bob", "pending")}
     shell, _ = opened(api)
-    invite(shell, " Bob ", "my brother")
+    invite(shell, " Bob ")
     api.answers[("GET", "/api/contacts")] = {
         **NO_CONTACTS,
         "invited": [person(BOB, "bob", "pending")],
@@ -162,7 +162,7 @@ def test_inviting_sends_the_name_and_the_account_screen_says_what_comes_next() -
         "Waiting for bob to accept your invitation."
     ]
     (item,) = account.items["[data-slot=contact-invited]"]
-    assert item.find("button").attrs["aria-label"] == "Withdraw the invitation to bob"
+    assert item.find("button").attrs["aria-label"] == "Withdraw invitation to bob"
 
 
 def test_an_invitation_to_oneself_or_to_no_name_is_refused_before_anything_is_sent() -> None:
@@ -181,11 +181,11 @@ def test_an_unknown_name_keeps_what_was_typed_and_says_why() -> None:
         400, "unknown_contact", "No vouch account is named bobb."
     )
     shell, _ = opened(api)
-    invite(shell, "bobb", "a friend")
+    invite(shell, "bobb")
     shell.settle()
     again = shell.current()
     assert again.template_id == "tpl-contact-invite"
-    assert (again.value("#contact-username"), again.value("#contact-label")) == ("bobb", "a friend")
+    assert again.value("#contact-username") == "bobb"
     assert shell.alert == "No vouch account is named bobb."
 
 
@@ -211,37 +211,60 @@ def test_each_invitation_says_where_it_stands() -> None:
 
 
 def test_confirming_shows_the_fingerprint_of_the_account_id_it_adds() -> None:
-    api = with_contacts(account_api())
-    api.answers[("POST", "/api/contacts/invite")] = {"contact": person(BOB, "bob", "pending")}
+    # The server names Bob with another fingerprint: the dialog shows the one of the id the
+    # change adds, never the server's word for it.
+    accepted = {**person(BOB, "bob", "accepted"), "fingerprint": "XXXX-XXXX"}
+    api = with_contacts(account_api(), invited=[accepted])
     shell, _ = opened(api)
-    invite(shell, "bob", "my brother")
-    # Bob accepted meanwhile, and the server names him with another fingerprint: the
-    # dialog shows the one of the id it signs, never the server's word for it.
-    api.answers[("GET", "/api/contacts")] = {
-        **NO_CONTACTS,
-        "invited": [{**person(BOB, "bob", "accepted"), "fingerprint": "XXXX-XXXX"}],
-    }
-    shell.settle()
     (item,) = shell.current().items["[data-slot=contact-invited]"]
     item.click("button")
-    confirm = shell.current()
-    assert confirm.template_id == "tpl-confirm"
-    assert confirm.text("h2") == "Confirm bob as guardian"
-    summary = confirm.text("[data-slot=summary]")
-    assert summary.startswith(
+    screen = shell.current()
+    assert screen.template_id == "tpl-contact-confirm"
+    assert screen.text("h2") == "Confirm bob as guardian"
+    assert screen.text("[data-slot=summary]").startswith(
         f"Ask bob to read you their fingerprint: {fingerprint(BOB)}. It must match before "
         "you confirm."
     )
-    assert "XXXX-XXXX" not in summary
-    confirm.click("[data-action=confirm]")
+    assert screen.text("[data-slot=fingerprint]") == fingerprint(BOB)
+    assert "XXXX-XXXX" not in screen.text("[data-slot=summary]")
+    assert shell.page.got == []
+    screen.set_value("#contact-label", "  my brother ")
+    screen.submit("[data-form=contact-confirm]")
+    assert len(shell.page.got) == 1  # the passkey prompt started inside the click
     shell.settle()
     (body,) = api.sent("/api/guardians")
-    entry = body["config"]["guardians"][-1]
-    assert tuple(entry) == CONTACT.entry_fields
-    assert (entry["kind"], entry["label"], entry["account"]) == (CONTACT.name, "my brother", BOB)
+    saved = body["config"]["guardians"][-1]
+    assert tuple(saved) == CONTACT.entry_fields
+    assert (saved["kind"], saved["label"], saved["account"]) == (CONTACT.name, "my brother", BOB)
+    confirmed_config(shell, body["config"])
     assert body["challenge_id"] == SAVE_OPTIONS["challenge_id"]
-    account = shell.current()
-    assert account.text("[data-slot=notice]") == "bob is now a guardian."
+    assert shell.current().text("[data-slot=notice]") == "bob is now a guardian."
+
+
+def test_a_contact_confirmed_without_a_name_gets_the_kinds_label() -> None:
+    api = with_contacts(account_api(), invited=[person(BOB, "bob", "accepted")])
+    shell, _ = opened(api)
+    shell.current().items["[data-slot=contact-invited]"][0].click("button")
+    shell.current().submit("[data-form=contact-confirm]")
+    shell.settle()
+    (body,) = api.sent("/api/guardians")
+    assert body["config"]["guardians"][-1]["label"] == CONTACT.label
+
+
+def test_a_dismissed_confirmation_keeps_the_name_typed_and_stores_nothing() -> None:
+    api = with_contacts(account_api(), invited=[person(BOB, "bob", "accepted")])
+    shell, _ = opened(api)
+    shell.current().items["[data-slot=contact-invited]"][0].click("button")
+    shell.page.credential = WebAuthnError("NotAllowedError", "dismissed")
+    shell.current().set_value("#contact-label", "a friend")
+    shell.current().submit("[data-form=contact-confirm]")
+    shell.settle()
+    again = shell.current()
+    assert again.template_id == "tpl-contact-confirm"
+    assert again.value("#contact-label") == "a friend"
+    assert api.sent("/api/guardians") == []
+    again.click("[data-action=back]")
+    assert shell.current().template_id == "tpl-account"
 
 
 def test_a_contact_guardian_names_its_person_and_says_when_it_no_longer_counts() -> None:

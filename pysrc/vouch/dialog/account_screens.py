@@ -166,7 +166,11 @@ class AccountScreens:
         self.notice = ""
         self._render_pending(screen)
         step = AccountStep(
-            model=model, confirm=self.confirm, show=self.show, reload=self.reload_with
+            model=model,
+            confirm=self.confirm,
+            commit=lambda change, retry: self.commit(change, retry=retry),
+            show=self.show,
+            reload=self.reload_with,
         )
         for part in self.parts.values():
             part.render(screen, step)
@@ -290,7 +294,6 @@ class AccountScreens:
                 prepared=self.prepared.pop(dialog_kind.name, None),
                 choice=choice,
                 reload=self.reload_with,
-                part=self.parts.get(dialog_kind.name),
             )
             dialog_kind.setup(self.shell, step)
 

@@ -73,7 +73,6 @@ class SetupStep:
     # Fetch the account again and show it with this notice (after a change made elsewhere
     # than in the guardians, such as an invitation sent).
     reload: Callable[[str], None] = lambda _notice: None
-    part: AccountPart | None = None  # the kind's own part of the account screen, if any
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,9 @@ class AccountStep:
 
     model: AccountModel
     confirm: Callable[[Change], None]  # a passkey-confirmed change of the guardians
+    # Inside a click on the part's own confirmation screen: the passkey confirms the change
+    # and the server stores it; if either fails, nothing is stored and `retry` shows again.
+    commit: Callable[[Change, Handler], None]
     show: Handler  # the account screen again, as it is
     reload: Callable[[str], None]  # fetch the account again and show it with this notice
 

@@ -41,9 +41,6 @@ class ContactsPart:
         self.data: dict[str, Any] | None = None  # GET /api/contacts; None if it failed
         self.options: dict[str, Any] | None = None  # for one answer's assertion
         self.waiting: list[tuple[View, str]] = []  # buttons disabled until options arrive
-        # The label typed with an invitation, by the contact's account id, for the change
-        # that confirms them (the invitation itself carries no label).
-        self.labels: dict[str, str] = {}
         self.step: AccountStep | None = None
 
     # What the server says ------------------------------------------------------------------
@@ -218,26 +215,38 @@ class ContactsPart:
             item.on("button", "click", lambda: self._confirm(contact, step))
         elif status == "pending":
             item.set_text("button", "Withdraw invitation")
-            item.set_attribute("button", "aria-label", f"Withdraw the invitation to {username}")
+            item.set_attribute("button", "aria-label", f"Withdraw invitation to {username}")
             item.on("button", "click", lambda: self._withdraw(account, username))
         else:
             item.set_hidden("button", True)
 
-    def _confirm(self, contact: Person, step: AccountStep) -> None:
-        """The usual confirmed change, naming the contact by the fingerprint of the very
-        account id it adds: a look-alike or mistyped name shows another one."""
+    def _confirm(self, contact: Person, step: AccountStep, label: str = "") -> None:
+        """The contact's fingerprint and a name for them, then the usual passkey-confirmed
+        change. The fingerprint is of the very account id the change adds, computed here:
+        a look-alike or mistyped name shows another one, whatever the server says."""
         model = step.model
         account = str(contact["account"])
         username = str(contact["username"])
-        label = self.labels.get(account) or model.default_label(KIND.name)
-        step.confirm(
-            Change(
-                config=model.adding([build_entry(account, label=label)]),
+        screen = self.shell.show("tpl-contact-confirm")
+        screen.set_text("h2", f"Confirm {username} as guardian")
+        screen.set_text("[data-slot=summary]", confirm_summary(username, fingerprint(account)))
+        screen.set_text("[data-slot=fingerprint]", fingerprint(account))
+        screen.set_value("#contact-label", label)
+        screen.on("[data-action=back]", "click", step.show)
+
+        def commit() -> None:
+            typed = screen.value("#contact-label").strip()[:LABEL_MAX]
+            # Without a name of the owner's, the kind's own label: what a decoy's shows too.
+            entry = build_entry(account, label=typed or model.default_label(KIND.name))
+            change = Change(
+                config=model.adding([entry]),
                 heading=f"Confirm {username} as guardian",
                 summary=confirm_summary(username, fingerprint(account)),
                 saved=f"{username} is now a guardian.",
             )
-        )
+            step.commit(change, lambda: self._confirm(contact, step, typed))
+
+        screen.on_submit("[data-form=contact-confirm]", commit)
 
     def _withdraw(self, account: str, username: str) -> None:
         async def work() -> None:
@@ -258,11 +267,11 @@ class ContactsPart:
 # Adding one: the invitation ----------------------------------------------------------------
 
 
-def setup(shell: Shell, step: SetupStep, typed: str = "", label: str = "") -> None:
-    """Ask the contact's account name (and a label); the server invites them."""
+def setup(shell: Shell, step: SetupStep, typed: str = "") -> None:
+    """Ask the contact's account name; the server invites them. They are named (labelled)
+    when confirmed: the invitation may be answered days later, in another dialog."""
     screen = shell.show("tpl-contact-invite")
     screen.set_value("#contact-username", typed)
-    screen.set_value("#contact-label", label)
     screen.on("[data-action=back]", "click", step.back)
     screen.on_submit("[data-form=contact-invite]", lambda: _invite(shell, step, screen))
     screen.focus("#contact-username")
@@ -270,7 +279,6 @@ def setup(shell: Shell, step: SetupStep, typed: str = "", label: str = "") -> No
 
 def _invite(shell: Shell, step: SetupStep, screen: Screen) -> None:
     typed = screen.value("#contact-username")
-    label = screen.value("#contact-label").strip()[:LABEL_MAX]
     try:
         username = normalize_username(typed)
     except ValueError as exc:
@@ -285,11 +293,9 @@ def _invite(shell: Shell, step: SetupStep, screen: Screen) -> None:
     async def send() -> None:
         shell.show_busy(f"Inviting {username}…")
         contact = (await shell.api.contact_invite(username))["contact"]
-        if label and isinstance(step.part, ContactsPart):
-            step.part.labels[str(contact["account"])] = label
         if contact.get("status") == "accepted":
             step.reload(f"{username} has accepted already: confirm them as a guardian here.")
         else:
             step.reload(f"Invitation sent to {username}. When they accept, confirm them here.")
 
-    shell.run(send, on_error=lambda: setup(shell, step, typed, label))
+    shell.run(send, on_error=lambda: setup(shell, step, typed))
