@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, FrameLocator, Locator, Page, expect
 
 from tests.browser.conftest import open_dialog
 from tests.support.browser import (
@@ -61,6 +61,7 @@ class Person:
     authenticator: VirtualAuthenticator
     dialog: DialogDriver
     watch: PageWatch
+    directory: Path  # where their screenshots go
 
     def text(self, text: str) -> Locator:
         return self.page.get_by_text(text, exact=False)
@@ -104,7 +105,7 @@ def meet(
         dialog = DialogDriver(who_page, directory)
         dialog.create_account(username)
         met.append(username)
-        return Person(username, who_page, who_authenticator, dialog, who_watch)
+        return Person(username, who_page, who_authenticator, dialog, who_watch, directory)
 
     yield person
     for other, other_watch in others:
@@ -186,16 +187,17 @@ def lose_phone(person: Person) -> VirtualAuthenticator:
     return person.authenticator
 
 
-def ask_contact(alice: Person) -> tuple[str, str]:
-    """Alice's recovery asks her contact: the link to send, the code to read out."""
-    alice.dialog.button(CHOICE).click()
-    link = alice.page.get_by_label("Link for your contact")
+def ask_contact(dialog: Page | FrameLocator) -> tuple[str, str]:
+    """Alice's recovery asks her contact: the link to send, the code to read out. `dialog`
+    is her dialog's page, or the frame a host site shows it in."""
+    dialog.get_by_role("button", name=CHOICE, exact=True).click()
+    link = dialog.get_by_label("Link for your contact")
     expect(link).to_have_value(re.compile(r"/dialog\.html#help="), timeout=SLOW)
-    code = alice.page.locator("[data-slot=code]").inner_text().strip()
+    code = dialog.locator("[data-slot=code]").inner_text().strip()
     assert re.fullmatch(r"\d{3} \d{3}", code), code
-    qr = alice.page.get_by_role("img", name="QR code of the link above")
+    qr = dialog.get_by_role("img", name="QR code of the link above")
     assert str(qr.get_attribute("src")).startswith("data:image/svg+xml")
-    expect(alice.text("Waiting for")).to_be_visible()
+    expect(dialog.get_by_text(f"Waiting for {LABEL} to open the link")).to_be_visible()
     return link.input_value(), code
 
 
@@ -237,13 +239,23 @@ def test_invite_accept_confirm_then_the_contact_and_a_passphrase_recover_the_acc
     alice.dialog.set_threshold(2, 2)
     alice.dialog.screen("account-with-contact")
 
+    # Alice loses her phone and recovers from the demo host site, in its frame; Bob
+    # answers in his own dialog, which the link opens.
     lose_phone(alice)
-    open_dialog(alice.page, live_server)
-    alice.dialog.start_recovery(alice.username)
-    alice.dialog.approve_with_secret("Use passphrase", "Passphrase", PASSPHRASE)
-    expect(alice.text("1 more approval needed.")).to_be_visible(timeout=SLOW)
-    link, code = ask_contact(alice)
-    alice.dialog.screen("recover-contact")
+    alice.page.goto(f"{live_server.url}/index.html")
+    alice.page.get_by_label("Frame on this page").check()
+    alice.page.get_by_role("button", name="Recover account").click()
+    frame = alice.page.frame_locator("iframe[title='Sign-in dialog']")
+    frame.locator("html[data-ready=true]").wait_for(timeout=SLOW)
+    frame.get_by_label("Account name").fill(alice.username)
+    frame.get_by_role("button", name="Continue").click()
+    frame.get_by_role("button", name="Create new passkey").click()
+    frame.get_by_role("button", name="Use passphrase").click()
+    frame.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
+    frame.get_by_role("button", name="Approve", exact=True).click()
+    expect(frame.get_by_text("1 more approval needed.")).to_be_visible(timeout=SLOW)
+    link, code = ask_contact(frame)
+    alice.page.screenshot(path=alice.directory / "host-recover-contact.png")
 
     open_help_link(bob, link)
     bob.dialog.screen("help-signin")
@@ -251,9 +263,8 @@ def test_invite_accept_confirm_then_the_contact_and_a_passphrase_recover_the_acc
     expect(bob.text("Their new passkey is on the device they are using")).to_be_visible()
     bob.dialog.screen("help-request")
     # Alice's page sees that Bob opened it, without reloading.
-    expect(alice.text(f"They opened it: {LABEL} now asks you for the code.")).to_be_visible(
-        timeout=SLOW
-    )
+    opened = frame.get_by_text(f"They opened it: {LABEL} now asks you for the code.")
+    expect(opened).to_be_visible(timeout=SLOW)
 
     type_code(bob, alice, other_code(code))
     expect(bob.dialog.alert()).to_contain_text("4 tries left", timeout=SLOW)
@@ -264,9 +275,11 @@ def test_invite_accept_confirm_then_the_contact_and_a_passphrase_recover_the_acc
     )
     bob.dialog.screen("help-approved")
 
-    # Both approvals are in: Alice's page executes the recovery on its own.
-    alice.dialog.expect_signed_in(alice.username)
-    alice.dialog.screen("recovered-with-contact")
+    # Both approvals are in: Alice's page executes the recovery on its own, and the host
+    # site gets her token.
+    status = alice.page.locator("#status")
+    expect(status).to_have_text(f"Signed in as {alice.username}", timeout=SLOW)
+    alice.page.screenshot(path=alice.directory / "host-recovered.png")
     bob.dialog.button("Go to your account").click()
     bob.dialog.expect_signed_in(bob.username)
 
@@ -295,7 +308,8 @@ def test_a_phished_contact_cannot_approve_leaving_changes_nothing_and_one_who_le
     open_dialog(alice.page, live_server)
     before = rows_of(live_server, account_id(live_server, alice.username))
     alice.dialog.start_recovery(alice.username)
-    link, code = ask_contact(alice)
+    link, code = ask_contact(alice.page)
+    alice.dialog.screen("recover-contact")
     open_help_link(bob, link)
     sign_in_to_help(bob, alice)
     type_code(bob, alice, other_code(code))
@@ -312,7 +326,7 @@ def test_a_phished_contact_cannot_approve_leaving_changes_nothing_and_one_who_le
     # A new recovery; Bob finds it on his account screen too, declines it, and Alice's page
     # says so and offers another way.
     alice.dialog.start_recovery(alice.username)
-    ask_contact(alice)
+    ask_contact(alice.page)
     bob.dialog.button("Not now").click()
     expect(bob.text(f"{alice.username} asks you to approve their recovery")).to_be_visible(
         timeout=SLOW
@@ -346,7 +360,7 @@ def test_a_phished_contact_cannot_approve_leaving_changes_nothing_and_one_who_le
     alice.dialog.button("Sign out").click()
     approvals = count(live_server.database, "SELECT COUNT(*) FROM recovery_approvals")
     alice.dialog.start_recovery(alice.username)
-    link, _ = ask_contact(alice)
+    link, _ = ask_contact(alice.page)
     open_help_link(bob, link)
     bob.dialog.button("Sign in with passkey").click()
     expect(bob.page.get_by_role("heading", name="This request cannot be answered")).to_be_visible(
