@@ -31,6 +31,7 @@ from tests.support.ports import free_port
 from vouch.server.app import create_app
 from vouch.server.config import DEFAULT_RATE_LIMITS, Config, RateLimit
 from vouch.server.kinds import KindRegistry
+from vouch.server.storage import Database, open_database
 
 RELAXED = [arg for name in DEFAULT_RATE_LIMITS for arg in ("--rate-limit", f"{name}=100000/60")]
 
@@ -126,3 +127,20 @@ def postgres_url(postgres_server_url: str) -> str:
         connection.execute(f"CREATE SCHEMA {schema}")
     separator = "&" if "?" in postgres_server_url else "?"
     return f"{postgres_server_url}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each backend: a SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "vouch.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def database(target: str) -> Iterator[Database]:
+    """`target` opened, migrated to the newest schema."""
+    opened = open_database(target)
+    yield opened
+    opened.close()

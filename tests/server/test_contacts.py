@@ -33,7 +33,7 @@ from vouch.core.kinds import CONTACT
 from vouch.core.messages import webauthn_challenge_for
 from vouch.server import contacts
 from vouch.server.errors import BadRequest
-from vouch.server.storage import Database, Transaction, open_database
+from vouch.server.storage import Database, Transaction
 
 
 @pytest.fixture(scope="module")
@@ -599,18 +599,6 @@ def test_a_decoy_asks_its_contact_like_a_real_account(api: Api, vouch: LiveServe
 
 
 # The store on each backend -------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    target = (
-        str(tmp_path / "vouch.db")
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    opened = open_database(target)
-    yield opened
-    opened.close()
 
 
 def test_invitations_and_help_requests_on_each_backend(database: Database) -> None:

@@ -47,7 +47,7 @@ from vouch.server.errors import ApprovalInvalid, VouchError
 from vouch.server.kinds import DEFAULT_KINDS, Approved, GuardianSet
 from vouch.server.kinds import Guardian as StoredGuardian
 from vouch.server.kinds.email import DECOY_DOMAIN
-from vouch.server.storage import Database, Transaction, open_database
+from vouch.server.storage import Database, Transaction
 
 WRONG = "That code is not right. Check the latest mail, or send a new code."
 TABLES = (
@@ -594,18 +594,6 @@ def test_sending_takes_the_same_time_for_known_and_unknown_names(
 # The code store and the approvals, on each backend -------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    target = (
-        str(tmp_path / "vouch.db")
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    opened = open_database(target)
-    yield opened
-    opened.close()
-
-
 def test_issue_verify_record_and_consume_on_each_backend(database: Database) -> None:
     now = [1000]
     context = build_context(Config(), database, kinds=DEFAULT_KINDS, clock=lambda: now[0])
@@ -685,3 +673,21 @@ def test_issue_verify_record_and_consume_on_each_backend(database: Database) -> 
     database.run_sync(lambda tx: maintenance.prune(tx, later))
     left = database.run_sync(lambda tx: tx.all("SELECT recovery_id FROM recovery_email_codes"))
     assert left == []
+
+
+def test_a_trusted_contact_is_mailed_the_invitation(smtp: SmtpSink, vouch: LiveServer) -> None:
+    """Mailed to the person invited, at their verified address: who asks, and that the
+    answer waits in their own dialog (the mail has nothing to click that answers)."""
+    api = Api(vouch.url)
+    owner, contact = register(api), register(api)
+    address = with_address(api, smtp, contact)
+    api.call("POST", "/api/contacts/invite", {"username": contact.username}, session=owner.session)
+    mail = wait_for_mail(smtp, address, 1, "trusted contact")
+    assert str(mail["Subject"]).startswith(f"{owner.username} asks you to be their trusted")
+    text = text_of(mail)
+    assert f"sign in on {vouch.url}" in text
+    assert "decline it" in text
+    # Inviting again while it is pending mails no one again.
+    api.call("POST", "/api/contacts/invite", {"username": contact.username}, session=owner.session)
+    time.sleep(0.5)
+    assert len([m for m in mails_to(smtp, address) if "trusted contact" in str(m["Subject"])]) == 1

@@ -438,21 +438,6 @@ def test_a_recovery_without_out_of_band_guardians_never_reads_the_table() -> Non
     assert recovery_approvals.load(Refuse(), REGISTRY, a_recovery(), without) == []
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "vouch.db")
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
-@pytest.fixture
-def database(target: str) -> Iterator[Database]:
-    opened = open_database(target)
-    yield opened
-    opened.close()
-
-
 def add_recovery(tx: Transaction, recovery_id: str, *, expires_at: int) -> None:
     tx.execute(
         "INSERT INTO recoveries (id, account_id, username, challenge, registration_challenge,"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,21 +16,6 @@ from vouch.server.config import Config, RateLimit
 from vouch.server.errors import Conflict, RateLimited
 from vouch.server.storage import Database, StorageConflict, Transaction, open_database
 from vouch.server.storage.migrations import LATEST_VERSION
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "vouch.db")
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
-@pytest.fixture
-def database(target: str) -> Iterator[Database]:
-    opened = open_database(target)
-    yield opened
-    opened.close()
 
 
 def add_account(tx: Transaction, account_id: str = "acct") -> None:

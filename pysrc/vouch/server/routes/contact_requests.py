@@ -18,7 +18,7 @@ endpoints. No limit is per account alone: a stranger could spend it.
 from __future__ import annotations
 
 import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -49,12 +49,12 @@ from vouch.server.api import (
 )
 from vouch.server.context import Context, context_of
 from vouch.server.errors import BadRequest, VouchError
-from vouch.server.kinds import Guardian, GuardianSet
 from vouch.server.kinds.contact import contact_of, message_digest
 from vouch.server.outbox.events import emit
 from vouch.server.outbox.user_agent import describe
 from vouch.server.recovery import Recovery
-from vouch.server.routes.contacts import signin_keys, verify_signin_assertion
+from vouch.server.routes._common import OutOfBand, out_of_band_guardian, signin_keys
+from vouch.server.routes.contacts import verify_signin_assertion
 from vouch.server.routes.recovery import NEW_CREDENTIAL
 from vouch.server.storage import Row, Transaction
 
@@ -83,30 +83,6 @@ STATUSES = [contacts.WAITING, contacts.OPENED, contacts.APPROVED, contacts.REFUS
 # The requester ----------------------------------------------------------------------------
 
 
-class Asked(NamedTuple):
-    recovery: Recovery
-    guardian: Guardian
-    guardian_set: GuardianSet
-
-
-def _contact_guardian(
-    tx: Transaction, context: Context, body: dict[str, Any], address: str, limit: str
-) -> Asked:
-    found = recovery.load(tx, body["recovery_id"])
-    pair = ratelimit.account_address(found.username, address)
-    ratelimit.hit(tx, context, [(f"{limit}_address", address), (f"{limit}_account_address", pair)])
-    recovery.check_open(found, context.now())
-    guardian_set = recovery.guardians_of(tx, context, found)
-    guardian = guardian_set.by_id(body["guardian_id"])
-    if guardian is None or guardian.kind != CONTACT.name:
-        raise BadRequest(
-            f"Guardian {body['guardian_id']!r} is not a trusted contact of this recovery.",
-            code="not_a_contact_guardian",
-            extra={"guardian_id": body["guardian_id"]},
-        )
-    return Asked(found, guardian, guardian_set)
-
-
 async def ask(request: Request) -> Response:
     """A link for the contact to open; asked again, a new link replaces the last."""
     context = context_of(request)
@@ -120,8 +96,16 @@ async def ask(request: Request) -> Response:
         ),
     )
 
-    def work(tx: Transaction) -> tuple[Asked, str]:
-        asked = _contact_guardian(tx, context, body, address, "recovery_contact_request")
+    def work(tx: Transaction) -> tuple[OutOfBand, str]:
+        asked = out_of_band_guardian(
+            tx,
+            context,
+            body,
+            address,
+            limit="recovery_contact_request",
+            kind=CONTACT.name,
+            refusal=("not_a_contact_guardian", "a trusted contact"),
+        )
         found, guardian, guardian_set = asked
         try:
             message = recovery_message(

@@ -14,7 +14,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vouch.core.b64url import b64url_encode
 from vouch.core.contacts import ANSWERS, answer_message, fingerprint
 from vouch.core.errors import MalformedInput
 from vouch.core.messages import webauthn_challenge_for
@@ -29,10 +28,11 @@ from vouch.server import (
     schemas,
     sessions,
 )
-from vouch.server.api import Endpoint, JSONResponse, body_schema, decode_b64, read_body
+from vouch.server.api import Endpoint, JSONResponse, body_schema, read_body
 from vouch.server.context import Context, context_of
 from vouch.server.errors import BadRequest, ChallengeError, VerificationFailed
 from vouch.server.outbox.events import emit
+from vouch.server.routes._common import confirmation_options, confirmation_response
 from vouch.server.storage import Row, Transaction
 
 ANSWER_PURPOSE = "contact_answer"
@@ -205,27 +205,9 @@ async def answer_options(request: Request) -> Response:
 
     def work(tx: Transaction) -> JSONResponse:
         account = _session_account(tx, context, request)
-        issued = challenges.issue(tx, context, ANSWER_PURPOSE, account_id=account["id"])
-        options = ceremonies.authentication_options(
-            context.config, challenge=issued.challenge, allow=signin_keys(tx, account["id"])
-        )
-        return JSONResponse(
-            {
-                "challenge_id": issued.id,
-                "challenge": b64url_encode(issued.challenge),
-                "account": account["id"],
-                "options": options,
-            }
-        )
+        return JSONResponse(confirmation_options(tx, context, account["id"], ANSWER_PURPOSE))
 
     return await context.database.run(work)
-
-
-def signin_keys(tx: Transaction, account_id: str) -> list[bytes]:
-    return [
-        decode_b64(cid, what="credential id")
-        for cid in accounts.active_credential_ids(tx, account_id)
-    ]
 
 
 def verify_signin_assertion(
@@ -342,20 +324,9 @@ ENDPOINTS = [
         "A challenge and request options for answering an invitation with a passkey",
         answer_options,
         request_schema=schemas.EMPTY_OBJECT,
-        response_schema={
-            "type": "object",
-            "properties": {
-                "challenge_id": schemas.CHALLENGE_ID,
-                "challenge": schemas.b64url("challenge inside the answer message"),
-                "account": {"type": "string"},
-                "options": {
-                    "type": "object",
-                    "description": "WebAuthn request options; replace options.challenge with"
-                    " b64url(SHA-256(answer_message(account, owner, answer, challenge)))",
-                },
-            },
-            "required": ["challenge_id", "challenge", "account", "options"],
-        },
+        response_schema=confirmation_response(
+            "answer message", "answer_message(account, owner, answer, challenge)"
+        ),
         errors=("unauthorized",),
         authenticated=True,
         tag="contacts",

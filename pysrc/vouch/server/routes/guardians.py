@@ -28,6 +28,7 @@ from vouch.server.errors import BadRequest, ChallengeError, Conflict, Verificati
 from vouch.server.kinds import Guardian, KindRegistry
 from vouch.server.kinds.base import invalid
 from vouch.server.outbox.events import emit
+from vouch.server.routes._common import confirmation_options, confirmation_response
 from vouch.server.storage import Row, Transaction
 
 CHANGE_PURPOSE = "guardians"
@@ -105,22 +106,7 @@ async def change_options(request: Request) -> Response:
 
     def work(tx: Transaction) -> JSONResponse:
         account = sessions.session_account(tx, context, token)
-        issued = challenges.issue(tx, context, CHANGE_PURPOSE, account_id=account["id"])
-        allow = [
-            decode_b64(cid, what="credential id")
-            for cid in accounts.active_credential_ids(tx, account["id"])
-        ]
-        options = ceremonies.authentication_options(
-            context.config, challenge=issued.challenge, allow=allow
-        )
-        return JSONResponse(
-            {
-                "challenge_id": issued.id,
-                "challenge": b64url_encode(issued.challenge),
-                "account": account["id"],
-                "options": options,
-            }
-        )
+        return JSONResponse(confirmation_options(tx, context, account["id"], CHANGE_PURPOSE))
 
     return await context.database.run(work)
 
@@ -378,20 +364,9 @@ _ENDPOINTS = [
         "A challenge and request options for confirming a new guardian configuration",
         change_options,
         request_schema=schemas.EMPTY_OBJECT,
-        response_schema={
-            "type": "object",
-            "properties": {
-                "challenge_id": schemas.CHALLENGE_ID,
-                "challenge": schemas.b64url("challenge inside the guardians message"),
-                "account": {"type": "string"},
-                "options": {
-                    "type": "object",
-                    "description": "WebAuthn request options; replace options.challenge with"
-                    " b64url(SHA-256(guardians_message(account, challenge, config)))",
-                },
-            },
-            "required": ["challenge_id", "challenge", "account", "options"],
-        },
+        response_schema=confirmation_response(
+            "guardians message", "guardians_message(account, challenge, config)"
+        ),
         errors=("unauthorized",),
         authenticated=True,
         tag="guardians",

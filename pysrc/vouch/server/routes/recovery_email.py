@@ -21,17 +21,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from vouch.core.kinds import EMAIL
-from vouch.server import audit, ratelimit, recovery, recovery_approvals, schemas
+from vouch.server import audit, recovery_approvals, schemas
 from vouch.server import recovery_email_codes as codes
 from vouch.server.api import Endpoint, JSONResponse, body_schema, client_address, read_body
 from vouch.server.context import Context, context_of
-from vouch.server.errors import BadRequest
-from vouch.server.kinds import Guardian, GuardianSet
+from vouch.server.kinds import Guardian
 from vouch.server.kinds.email import Email, address_of
 from vouch.server.outbox import messages
 from vouch.server.outbox.events import emit
 from vouch.server.outbox.user_agent import describe
 from vouch.server.recovery import Recovery
+from vouch.server.routes._common import out_of_band_guardian
 from vouch.server.storage import Transaction
 
 GUARDIAN_ID: schemas.JSONSchema = {"type": "string", "minLength": 1, "maxLength": 64}
@@ -64,23 +64,16 @@ def _open(
     tx: Transaction, context: Context, body: dict[str, Any], address: str, limit: str
 ) -> Opened:
     """The open recovery and its email guardian named in `body`, the attempt counted."""
-    found = recovery.load(tx, body["recovery_id"])
-    pair = ratelimit.account_address(found.username, address)
-    ratelimit.hit(tx, context, [(f"{limit}_address", address), (f"{limit}_account_address", pair)])
-    recovery.check_open(found, context.now())
-    guardian = _email_guardian(recovery.guardians_of(tx, context, found), body["guardian_id"])
+    found, guardian, _ = out_of_band_guardian(
+        tx,
+        context,
+        body,
+        address,
+        limit=limit,
+        kind=EMAIL.name,
+        refusal=("not_an_email_guardian", "an email guardian"),
+    )
     return Opened(found, guardian)
-
-
-def _email_guardian(guardian_set: GuardianSet, guardian_id: str) -> Guardian:
-    guardian = guardian_set.by_id(guardian_id)
-    if guardian is None or guardian.kind != EMAIL.name:
-        raise BadRequest(
-            f"Guardian {guardian_id[:64]!r} is not an email guardian of this recovery.",
-            code="not_an_email_guardian",
-            extra={"guardian_id": guardian_id[:64]},
-        )
-    return guardian
 
 
 def _key(context: Context) -> bytes:
