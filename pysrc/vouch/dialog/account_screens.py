@@ -167,7 +167,6 @@ class AccountScreens:
         self._render_pending(screen)
         step = AccountStep(
             model=model,
-            confirm=self.confirm,
             commit=lambda change, retry: self.commit(change, retry=retry),
             show=self.show,
             reload=self.reload_with,

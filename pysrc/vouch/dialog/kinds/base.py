@@ -80,9 +80,9 @@ class AccountStep:
     """What a kind's part of the account screen may do, as the screen draws it."""
 
     model: AccountModel
-    confirm: Callable[[Change], None]  # a passkey-confirmed change of the guardians
-    # Inside a click on the part's own confirmation screen: the passkey confirms the change
-    # and the server stores it; if either fails, nothing is stored and `retry` shows again.
+    # Inside a click on the part's own confirmation screen: the passkey confirms a change of
+    # the guardians and the server stores it; if either fails, nothing is stored and
+    # `retry` shows that screen again.
     commit: Callable[[Change, Handler], None]
     show: Handler  # the account screen again, as it is
     reload: Callable[[str], None]  # fetch the account again and show it with this notice
