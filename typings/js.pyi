@@ -117,8 +117,14 @@ class Location(JsProxy):
     search: str
     pathname: str
     origin: str
+    hash: str
 
 location: Location
+
+class History(JsProxy):
+    def replaceState(self, state: Any, unused: str, url: str, /) -> None: ...
+
+history: History
 
 class Window(JsProxy):
     parent: Window

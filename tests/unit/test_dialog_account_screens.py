@@ -26,6 +26,8 @@ SAVE_OPTIONS = {
     "options": {"rpId": "localhost", "allowCredentials": []},
 }
 PASSKEY_OPTIONS = {"challenge_id": "pk-1", "options": {"challenge": "Y2g", "rp": {}}}
+# GET /api/contacts of an account nobody invited and that invited nobody.
+NO_CONTACTS = {"fingerprint": "0000-0000", "invited": [], "vouching_for": [], "requests": []}
 
 
 def saved_guardians() -> list[dict[str, Any]]:
@@ -63,6 +65,7 @@ def account_api(guardians: list[dict[str, Any]] | None = None, threshold: int = 
         {
             ("GET", "/api/account"): account,
             ("GET", "/api/audit"): {"events": []},
+            ("GET", "/api/contacts"): NO_CONTACTS,
             ("POST", "/api/guardians/options"): SAVE_OPTIONS,
             ("POST", "/api/guardians/passkey/options"): PASSKEY_OPTIONS,
             ("PUT", "/api/guardians"): stored,
@@ -119,6 +122,7 @@ def test_the_account_screen_draws_the_saved_guardians_and_one_add_button_per_kin
         "Add recovery code",
         "Get new backup codes",
         "Add second passkey",
+        "Add trusted contact",
     ]
     actions = [
         item.find("button").attrs["data-action"] for item in screen.items["[data-slot=add-buttons]"]

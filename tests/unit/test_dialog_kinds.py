@@ -23,6 +23,7 @@ from vouch.crypto.provider import Provider
 from vouch.dialog.kinds import (
     REGISTRY,
     backup_codes,
+    contact,
     email,
     oidc,
     passkey,
@@ -74,6 +75,7 @@ def test_the_registry_offers_every_kind_in_the_order_of_core_kinds() -> None:
         "Add second passkey",
         "Link account",  # drawn as one button per provider ("Link Google account")
         "Add email guardian",  # drawn once the account has a verified address
+        "Add trusted contact",
     ]
     for words in ("add_text", "use_text", "ask_for"):
         texts = [getattr(d, words) for d in REGISTRY.values()]
@@ -101,6 +103,7 @@ def test_every_entry_has_exactly_its_kinds_fields(provider: Provider) -> None:
             passkey.build_entry("Y3JlZA", label="K"),
             oidc.build_entry("google", label="G"),
             email.build_entry("a@example.com", label="E"),
+            contact.build_entry("acct-bob", label="C"),
         ]
 
     entries = run(build())
@@ -109,7 +112,7 @@ def test_every_entry_has_exactly_its_kinds_fields(provider: Provider) -> None:
         assert tuple(entry) == KINDS[entry["kind"]].entry_fields
     assert entries[0]["kdf"] == CHEAP.to_dict()
     assert len(entries[2]["public_keys"]) == 10
-    assert len({entry["id"] for entry in entries}) == 6
+    assert len({entry["id"] for entry in entries}) == 7
 
 
 def test_an_entry_with_other_fields_than_its_kinds_is_refused() -> None:

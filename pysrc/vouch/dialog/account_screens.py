@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -23,7 +24,7 @@ from vouch.dialog.email_address import EmailAddressScreens
 from vouch.dialog.errors import NetworkError, UserFacingError
 from vouch.dialog.guardian_setup import AccountModel, Change, Guardian, status_text
 from vouch.dialog.kinds import REGISTRY, DialogKind
-from vouch.dialog.kinds.base import SetupStep
+from vouch.dialog.kinds.base import AccountPart, AccountStep, SetupStep
 from vouch.dialog.shell import Handler, Screen, Shell, View
 
 
@@ -33,10 +34,12 @@ def _date(timestamp: int | None) -> str:
     return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC).strftime("%Y-%m-%d")
 
 
-def guardian_details(guardian: Guardian) -> str:
-    """The line under a guardian's kind: its label if it says more, when it was added."""
+def guardian_details(guardian: Guardian, about: Sequence[str] = ()) -> str:
+    """The line under a guardian's kind: its label if it says more, what its kind's part of
+    the screen says of it (whose contact it is), when it was added."""
     kind = KINDS[guardian["kind"]]
     details = [] if guardian["label"] == kind.label else [str(guardian["label"])]
+    details.extend(about)
     details.append(f"added {_date(guardian.get('created_at'))}")
     if "codes_remaining" in guardian:  # server state of the kinds whose codes burn
         details.append(f"{guardian['codes_remaining']} codes left")
@@ -89,6 +92,12 @@ class AccountScreens:
         self.email_pending: dict[str, Any] | None = None  # a code on its way to an address
         self.activity: list[str] = []  # the latest audit events, in words
         self.email = EmailAddressScreens(shell, done=self.show, saved=self._email_saved)
+        # The kinds' own sections of the screen (a trusted contact's invitations), by kind.
+        self.parts: dict[str, AccountPart] = {
+            kind.name: kind.account_part(shell)
+            for kind in REGISTRY.values()
+            if kind.account_part is not None
+        }
 
     # Loading ------------------------------------------------------------------------------
 
@@ -100,7 +109,9 @@ class AccountScreens:
     async def load(self, result: dict[str, Any]) -> AccountModel:
         """The account's saved state, without showing it."""
         self.result = result
-        data = await self.shell.api.account()
+        data, *_ = await asyncio.gather(
+            self.shell.api.account(), *(part.load() for part in self.parts.values())
+        )
         self.model = AccountModel.from_account(data)
         self.pending = list(data.get("pending_recoveries") or [])
         self.email_pending = email_address.pending_of(data)
@@ -120,7 +131,11 @@ class AccountScreens:
         """Options for the passkey confirmation and for the kinds that need some, before any
         click (a WebAuthn ceremony must start inside the click)."""
         kinds = [kind for kind in REGISTRY.values() if kind.prepare is not None]
-        await asyncio.gather(self.prefetch_confirmation(), *(self.prepare(kind) for kind in kinds))
+        await asyncio.gather(
+            self.prefetch_confirmation(),
+            *(self.prepare(kind) for kind in kinds),
+            *(part.prefetch() for part in self.parts.values()),
+        )
 
     async def prepare(self, dialog_kind: DialogKind) -> None:
         assert dialog_kind.prepare is not None
@@ -150,6 +165,14 @@ class AccountScreens:
         screen.set_text("[data-slot=notice]", self.notice)
         self.notice = ""
         self._render_pending(screen)
+        step = AccountStep(
+            model=model,
+            commit=lambda change, retry: self.commit(change, retry=retry),
+            show=self.show,
+            reload=self.reload_with,
+        )
+        for part in self.parts.values():
+            part.render(screen, step)
         self._render_email(screen, model)
         self._render_guardians(screen, model)
         self._render_add_buttons(screen, model)
@@ -161,6 +184,13 @@ class AccountScreens:
         launch = self.shell.launch
         screen.set_hidden("[data-action=done]", not (launch.embedded and launch.mode == "account"))
         screen.on("[data-action=done]", "click", self.on_done)
+
+    def reload_with(self, notice: str) -> None:
+        """Fetch the account again and show it with `notice` (a change made elsewhere than
+        in the guardians: an invitation sent or answered)."""
+        self.notice = notice
+        self.shell.show_busy("Loading your account…")
+        self.shell.run(self.reload, on_error=self.show)
 
     def _render_pending(self, screen: Screen) -> None:
         screen.set_hidden("[data-slot=pending]", not self.pending)
@@ -208,7 +238,9 @@ class AccountScreens:
             item = screen.append_template("[data-slot=guardians]", "tpl-guardian-item")
             title = REGISTRY[guardian["kind"]].title_of(guardian, self.shell.server_config)
             item.set_text("[data-slot=kind]", title)
-            item.set_text("[data-slot=detail]", guardian_details(guardian))
+            part = self.parts.get(guardian["kind"])
+            about = part.detail(guardian) if part is not None else []
+            item.set_text("[data-slot=detail]", guardian_details(guardian, about))
             item.set_attribute("button", "aria-label", f"Remove {guardian['label']}")
             item.on("button", "click", self._remove_handler(guardian))
 
@@ -260,6 +292,7 @@ class AccountScreens:
                 take_confirmation=self.take_confirmation,
                 prepared=self.prepared.pop(dialog_kind.name, None),
                 choice=choice,
+                reload=self.reload_with,
             )
             dialog_kind.setup(self.shell, step)
 

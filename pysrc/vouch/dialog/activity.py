@@ -27,6 +27,17 @@ WORDS = {
     "email_code_sent": "A code was mailed to add an address",
     "email_verified": "Email address verified",
     "email_guardian_approved": "The email guardian approved a recovery",
+    "contact_invited": "You invited a trusted contact",
+    "contact_invitation_received": "Someone invited you to be their trusted contact",
+    "contact_accepted": "A trusted-contact invitation was accepted",
+    "contact_declined": "A trusted-contact invitation was declined",
+    "contact_removed": "A trusted contact gave it up",
+    "contact_withdrawn": "You withdrew a trusted-contact invitation",
+    "contact_withdrawn_by_owner": "Someone withdrew their trusted-contact invitation",
+    "contact_help_requested": "A trusted contact was asked to approve a recovery",
+    "contact_help_approved": "A trusted contact approved a recovery",
+    "contact_help_declined": "A trusted contact declined to approve a recovery",
+    "contact_help_refused": "A trusted contact's approval was refused",
 }
 
 

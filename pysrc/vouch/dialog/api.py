@@ -9,13 +9,15 @@ from vouch.dialog import jsbridge
 
 
 class ApiError(Exception):
-    """The server refused a request; `message` is its sentence for people."""
+    """The server refused a request; `message` is its sentence for people, `details` the
+    rest of its error object (such as `attempts_left`)."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.details = details or {}
 
 
 class ApiClient:
@@ -30,6 +32,7 @@ class ApiClient:
                 status,
                 str(error.get("code", "http_error")),
                 str(error.get("message", f"The server answered {status}.")),
+                {k: v for k, v in error.items() if k not in ("code", "message")},
             )
         if not isinstance(data, dict):
             raise ApiError(status, "bad_response", "The server sent an unexpected answer.")
@@ -106,6 +109,49 @@ class ApiClient:
     async def cancel_recovery(self, recovery_id: str) -> dict[str, Any]:
         return await self.call("POST", "/api/recovery/cancel", {"recovery_id": recovery_id})
 
+    # Trusted contacts: people who vouch for each other ----------------------------------
+
+    async def contacts(self) -> dict[str, Any]:
+        """Whom this account invited, who invited it, and the help requests it was sent."""
+        return await self.call("GET", "/api/contacts")
+
+    async def contact_invite(self, username: str) -> dict[str, Any]:
+        return await self.call("POST", "/api/contacts/invite", {"username": username})
+
+    async def contact_withdraw(self, account: str) -> dict[str, Any]:
+        return await self.call("POST", "/api/contacts/withdraw", {"account": account})
+
+    async def contact_options(self) -> dict[str, Any]:
+        """Options for the passkey assertion that answers an invitation (single use)."""
+        return await self.call("POST", "/api/contacts/options", {})
+
+    async def contact_answer(
+        self, challenge_id: str, owner: str, answer: str, assertion: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = {
+            "challenge_id": challenge_id,
+            "owner": owner,
+            "answer": answer,
+            "assertion": assertion,
+        }
+        return await self.call("POST", "/api/contacts/answer", body)
+
+    async def help_open(self, request_id: str) -> dict[str, Any]:
+        """A help request sent to this account, shown to the contact (the requester sees it
+        was opened)."""
+        return await self.call("POST", "/api/contact-requests/open", {"request_id": request_id})
+
+    async def help_approve(
+        self, request_id: str, code: str, assertion: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The contact's approval: the code the requester read to them, and their passkey."""
+        body = {"request_id": request_id, "code": code, "assertion": assertion}
+        return await self.call("POST", "/api/contact-requests/approve", body)
+
+    async def help_decline(self, request_id: str) -> dict[str, Any]:
+        body = {"request_id": request_id}
+        return await self.call("POST", "/api/contact-requests/decline", body)
+
     # Recovery ---------------------------------------------------------------------------
 
     async def recovery_start(self, username: str) -> dict[str, Any]:
@@ -126,6 +172,28 @@ class ApiClient:
     ) -> dict[str, Any]:
         body = {"recovery_id": recovery_id, "guardian_id": guardian_id, "code": code}
         return await self.call("POST", "/api/recovery/email/verify", body)
+
+    async def recovery_contact_request(
+        self,
+        recovery_id: str,
+        guardian_id: str,
+        new_credential: dict[str, str],
+        authenticator: str | None,
+    ) -> dict[str, Any]:
+        """A help request to the guardian's trusted contact: its link (never its code). The
+        kind of authenticator is left out when the browser did not say."""
+        body: dict[str, Any] = {
+            "recovery_id": recovery_id,
+            "guardian_id": guardian_id,
+            "new_credential": new_credential,
+        }
+        if authenticator is not None:
+            body["authenticator"] = authenticator
+        return await self.call("POST", "/api/recovery/contact/request", body)
+
+    async def recovery_contact_status(self, recovery_id: str, guardian_id: str) -> dict[str, Any]:
+        body = {"recovery_id": recovery_id, "guardian_id": guardian_id}
+        return await self.call("POST", "/api/recovery/contact/status", body)
 
     async def recovery_execute(
         self,

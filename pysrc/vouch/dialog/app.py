@@ -16,8 +16,10 @@ from vouch.dialog.api import ApiClient, ApiError
 from vouch.dialog.embed import EmbedRefused, Launch, check_host, parse_launch
 from vouch.dialog.errors import NetworkError, WebAuthnError
 from vouch.dialog.host import HostChannel
+from vouch.dialog.kinds import link_in
+from vouch.dialog.kinds.base import Link, LinkStep
 from vouch.dialog.recovery_screens import RecoveryScreens
-from vouch.dialog.shell import SIGNED_IN, Arrival
+from vouch.dialog.shell import SIGNED_IN, Arrival, Handler
 from vouch.dialog.ui import Ui, refuse_wrong_address
 from vouch.dialog.welcome import Welcome
 
@@ -35,6 +37,9 @@ class Dialog(Ui):
         self.signin_options: Prefetched | None = None
         self.register_options: Prefetched | None = None
         self.waiting_for_session = False
+        # What a sign-in begun from a kind's link does once signed in, instead of going on.
+        self.errand: Handler | None = None
+        self.signed_in_as: dict[str, Any] | None = None  # the last sign-in's result
         self.account = AccountScreens(self)
         self.recovery = RecoveryScreens(self)
         self.welcome = Welcome(self, self.account)
@@ -77,7 +82,8 @@ class Dialog(Ui):
         except (ApiError, NetworkError):
             self.signin_options = self.register_options = None
 
-    def on_signin(self) -> None:
+    def on_signin(self, on_error: Handler | None = None) -> None:
+        """Inside the click: the passkey sign-in; a failure shows `on_error` (the start)."""
         prefetched, self.signin_options = self.signin_options, None
         ceremony = self.page.start_get(prefetched["options"]) if prefetched else None
 
@@ -92,7 +98,11 @@ class Dialog(Ui):
             )
             self.signed_in(result)
 
-        self.run(signin, on_error=self.show_start)
+        def failed() -> None:
+            self.errand = None
+            (on_error or self.show_start)()
+
+        self.run(signin, on_error=failed)
 
     def on_create(self) -> None:
         assert self.screen is not None
@@ -139,9 +149,40 @@ class Dialog(Ui):
     # Signed in ----------------------------------------------------------------------------
 
     def signed_in(self, result: dict[str, Any], arrival: Arrival = SIGNED_IN) -> None:
-        """Sign-in, sign-up and recovery all end here: what `welcome` offers, then on."""
+        """Sign-in, sign-up and recovery all end here: what `welcome` offers, then on; or,
+        signed in from a link (a help request), what the link is for."""
         self.api.session = result["session"]
+        self.signed_in_as = result
+        if self.errand is not None:
+            errand, self.errand = self.errand, None
+            errand()
+            return
         self.welcome.arrive(result, arrival, lambda: self.go_on(result))
+
+    # A kind's link (dialog.html#help=<token>) -----------------------------------------------
+
+    def open_link(self, link: Link, value: str) -> None:
+        """The kind's screen for its link; its sign-in comes back to it, not to the account."""
+        step = LinkStep(
+            value=value,
+            sign_in=self.sign_in_for_link,
+            done=self.open_account,
+            leave=self.leave_link,
+        )
+        link.open(self, step)
+        self.spawn(self.prefetch())
+
+    def sign_in_for_link(self, then: Handler, on_error: Handler) -> None:
+        self.errand = then
+        self.on_signin(on_error=on_error)
+
+    def open_account(self) -> None:
+        assert self.signed_in_as is not None
+        self.account.open(self.signed_in_as)
+
+    def leave_link(self) -> None:
+        self.errand = None
+        self.show_start()
 
     def go_on(self, result: dict[str, Any]) -> None:
         """Where the user was going: back to the site with the token, or the account."""
@@ -228,6 +269,8 @@ async def main() -> None:
 
 
 async def _start() -> None:
+    # First of all: a help link's token is a bearer secret, off the address bar at once.
+    fragment = jsbridge.take_fragment()
     jsbridge.guard_deferred()
     api = ApiClient()
     config = asyncio.ensure_future(api.config())  # awaited by an embed check, or in the back
@@ -251,7 +294,10 @@ async def _start() -> None:
     jsbridge.keep_focus_inside("dialog")
     if not jsbridge.webauthn_available():
         dialog.error(messages.NO_WEBAUTHN_MESSAGE)
-    if launch.mode == "recover":
+    link = None if launch.embedded else link_in(fragment)
+    if link is not None:
+        dialog.open_link(*link)
+    elif launch.mode == "recover":
         dialog.recovery.show_name()
         dialog.spawn(dialog.prefetch())
     elif launch.resume:

@@ -432,6 +432,17 @@ def path_and_query() -> str:
     return str(js.location.pathname) + str(js.location.search)
 
 
+def take_fragment() -> dict[str, str]:
+    """The address's #fragment parameters, then the address without them, in this history
+    entry too: a help link's token lets whoever holds it see the request, so it must not
+    stay in the address bar, the history, or a screenshot of either."""
+    fragment = str(js.location.hash).removeprefix("#")
+    if not fragment:
+        return {}
+    js.history.replaceState(None, "", path_and_query())
+    return dict(parse_qsl(fragment))
+
+
 def show_refusal(message: str, *, link: str | None = None) -> None:
     """Replace the whole dialog with a refusal: nothing else may run on this page. `link` is
     the address to open instead, if there is one."""

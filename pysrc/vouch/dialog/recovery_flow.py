@@ -28,6 +28,9 @@ class RecoveryFlow:
     # The server refused an approval: perhaps the account name is mistyped (a decoy's
     # guardians refuse everything), so the screens offer to change it.
     refused: bool = False
+    # What a kind keeps between two visits to a guardian's step, by guardian id (a help
+    # request's link, so choosing the contact again does not replace the link they have).
+    kept: dict[str, Any] = field(default_factory=dict)
 
     @property
     def account(self) -> str:

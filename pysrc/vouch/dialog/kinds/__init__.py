@@ -11,10 +11,18 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from vouch.core.kinds import KINDS
-from vouch.dialog.kinds import backup_codes, email, oidc, passkey, passphrase, recovery_code
-from vouch.dialog.kinds.base import DialogKind
+from vouch.dialog.kinds import (
+    backup_codes,
+    contact,
+    email,
+    oidc,
+    passkey,
+    passphrase,
+    recovery_code,
+)
+from vouch.dialog.kinds.base import DialogKind, Link
 
-__all__ = ["REGISTRY", "DialogKind"]
+__all__ = ["REGISTRY", "DialogKind", "link_in"]
 
 
 def _in_kinds_order(*dialog_kinds: DialogKind) -> Mapping[str, DialogKind]:
@@ -32,4 +40,14 @@ REGISTRY = _in_kinds_order(
     passkey.DIALOG,
     oidc.DIALOG,
     email.DIALOG,
+    contact.DIALOG,
 )
+
+
+def link_in(fragment: Mapping[str, str]) -> tuple[Link, str] | None:
+    """The kind's link the dialog was opened with (`#help=<token>`), and its value."""
+    for dialog_kind in REGISTRY.values():
+        link = dialog_kind.link
+        if link is not None and fragment.get(link.key):
+            return link, fragment[link.key]
+    return None

@@ -10,13 +10,17 @@ A kind's module, `vouch.dialog.kinds.<name>`, holds:
   that key), and one proven by WebAuthn has `request_options(...)`;
 - `DIALOG`, a `DialogKind`: the words the dialog uses for it and its two screens. The
   account and recovery screens reach every kind through `vouch.dialog.kinds.REGISTRY`.
+
+A kind that involves another person (a trusted contact) also has a part of the account
+screen of its own (`AccountPart`: invitations to answer) and a link that opens the dialog
+(`Link`: a help request sent to that person).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from vouch.core.b64url import b64url_encode
 from vouch.core.keys import GuardianKey
@@ -26,11 +30,13 @@ from vouch.dialog.api import ApiClient
 from vouch.dialog.guardian_setup import AccountModel, Change, Guardian, new_guardian_id
 from vouch.dialog.kit import RecoveryKit
 from vouch.dialog.recovery_flow import Approval, RecoveryFlow
-from vouch.dialog.shell import Handler, Shell
+from vouch.dialog.shell import Handler, Screen, Shell
 from vouch.dialog.site import Site
 
 __all__ = [
     "AccountModel",
+    "AccountPart",
+    "AccountStep",
     "AddButton",
     "Approval",
     "ApprovalStep",
@@ -38,6 +44,8 @@ __all__ = [
     "DialogKind",
     "Guardian",
     "Issued",
+    "Link",
+    "LinkStep",
     "Offer",
     "SetupStep",
     "approval_of",
@@ -62,6 +70,64 @@ class SetupStep:
     take_confirmation: Callable[[], dict[str, Any] | None] = lambda: None
     prepared: dict[str, Any] | None = None  # what `DialogKind.prepare` fetched, taken once
     choice: str | None = None  # which of the kind's buttons was clicked (`AddButton.choice`)
+    # Fetch the account again and show it with this notice (after a change made elsewhere
+    # than in the guardians, such as an invitation sent).
+    reload: Callable[[str], None] = lambda _notice: None
+
+
+@dataclass(frozen=True)
+class AccountStep:
+    """What a kind's part of the account screen may do, as the screen draws it."""
+
+    model: AccountModel
+    # Inside a click on the part's own confirmation screen: the passkey confirms a change of
+    # the guardians and the server stores it; if either fails, nothing is stored and
+    # `retry` shows that screen again.
+    commit: Callable[[Change, Handler], None]
+    show: Handler  # the account screen again, as it is
+    reload: Callable[[str], None]  # fetch the account again and show it with this notice
+
+
+class AccountPart(Protocol):
+    """A kind's own section of the account screen, with its own state: what other people
+    asked of this account (a trusted contact's invitations). One per account screen."""
+
+    async def load(self) -> None:
+        """Fetch what the section shows, with the account; a failure leaves it empty, since
+        the rest of the screen works without it."""
+        ...
+
+    async def prefetch(self) -> None:
+        """Single-use options that its buttons' ceremonies need, before any click."""
+        ...
+
+    def render(self, screen: Screen, step: AccountStep) -> None:
+        """Draw the section into the account screen's `[data-slot=parts]`."""
+        ...
+
+    def detail(self, guardian: Guardian) -> list[str]:
+        """Words about one of the kind's saved guardians, for its row (whose it is)."""
+        ...
+
+
+@dataclass(frozen=True)
+class LinkStep:
+    """A kind's link opened the dialog (`dialog.html#<key>=<value>`), as it hands it over."""
+
+    value: str  # the fragment's value, already taken off the address bar
+    # The passkey sign-in, started inside the click: `then` runs once signed in (the
+    # session is the API client's), `on_error` puts the screen back if it fails.
+    sign_in: Callable[[Handler, Handler], None]
+    done: Handler  # the signed-in account screen
+    leave: Handler  # the start screen, the link forgotten
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link of the kind's that opens the dialog: its fragment key and its screen."""
+
+    key: str  # `help` in `#help=<token>`
+    open: Callable[[Shell, LinkStep], None]
 
 
 @dataclass(frozen=True)
@@ -138,6 +204,10 @@ class DialogKind:
     # A saved guardian's name on the account screen, when it says more than the kind's
     # label ("Google account" rather than "Linked account").
     title: Callable[[Guardian, Mapping[str, Any] | None], str] | None = None
+    # Its own section of the account screen (`AccountPart`), made once per account screen.
+    account_part: Callable[[Shell], AccountPart] | None = None
+    # A link of its own that opens the dialog (a help request sent to a trusted contact).
+    link: Link | None = None
 
     @property
     def name(self) -> str:
