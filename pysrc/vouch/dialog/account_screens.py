@@ -85,6 +85,10 @@ class AccountScreens:
         # The shown buttons of kinds whose options are still on their way: disabled until
         # they arrive, since their click must start the ceremony at once.
         self.unprepared: dict[str, list[View]] = {}
+        # A shown "Confirm with passkey" waiting for the confirmation options, and whether
+        # they are being fetched (so a screen shown meanwhile does not fetch them twice).
+        self.unconfirmable: View | None = None
+        self.fetching_confirmation = False
         self.notice = ""
         self.pending: list[dict[str, Any]] = []
         # The recommended set-up, offered on an account with no guardians (app.Dialog sets it).
@@ -144,7 +148,15 @@ class AccountScreens:
             item.set_disabled("button", False)
 
     async def prefetch_confirmation(self) -> None:
-        self.save_options = await self.shell.api.guardians_options()
+        self.fetching_confirmation = True
+        try:
+            self.save_options = await self.shell.api.guardians_options()
+        finally:
+            # Enabled even if the fetch failed: its click then says so and fetches again.
+            self.fetching_confirmation = False
+            waiting, self.unconfirmable = self.unconfirmable, None
+            if waiting is not None:
+                waiting.set_disabled("[data-action=confirm]", False)
 
     def take_confirmation(self) -> dict[str, Any] | None:
         """The prefetched confirmation options, for one change only (its challenge is
@@ -355,6 +367,13 @@ class AccountScreens:
         retry = lambda: self.confirm(change)  # noqa: E731
         screen.on("[data-action=confirm]", "click", lambda: self.commit(change, retry=retry))
         screen.on("[data-action=back]", "click", change.back or self.show)
+        self.unconfirmable = None
+        if change.confirmation is None and self.save_options is None:
+            # Its click must start the ceremony at once: disabled until the options arrive.
+            screen.set_disabled("[data-action=confirm]", True)
+            self.unconfirmable = screen
+            if not self.fetching_confirmation:
+                self.shell.spawn(self.prefetch_confirmation())
 
     def commit(self, change: Change, *, retry: Handler) -> None:
         """Inside a click: the passkey confirms `change`, the server stores it, and only

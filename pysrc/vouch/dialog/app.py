@@ -268,6 +268,12 @@ async def main() -> None:
         jsbridge.set_ready()
 
 
+def _open_link(dialog: Dialog, fragment: dict[str, str]) -> None:
+    link = link_in(fragment)
+    if link is not None:
+        dialog.open_link(*link)
+
+
 async def _start() -> None:
     # First of all: a help link's token is a bearer secret, off the address bar at once.
     fragment = jsbridge.take_fragment()
@@ -295,6 +301,8 @@ async def _start() -> None:
     if not jsbridge.webauthn_available():
         dialog.error(messages.NO_WEBAUTHN_MESSAGE)
     link = None if launch.embedded else link_in(fragment)
+    if not launch.embedded:
+        jsbridge.on_fragment(lambda later: _open_link(dialog, later))
     if link is not None:
         dialog.open_link(*link)
     elif launch.mode == "recover":

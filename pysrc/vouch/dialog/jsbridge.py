@@ -443,6 +443,20 @@ def take_fragment() -> dict[str, str]:
     return dict(parse_qsl(fragment))
 
 
+def on_fragment(handler: Callable[[dict[str, str]], None]) -> None:
+    """`handler` gets the parameters of a #fragment typed or pasted into the address of the
+    open page (a help link opened where the dialog already is), taken off the address too."""
+
+    def on_hashchange(event: js.Event) -> None:
+        fragment = take_fragment()
+        if fragment:
+            handler(fragment)
+
+    proxy = ffi.create_proxy(on_hashchange)
+    _page_proxies.append(proxy)  # lives as long as the page
+    js.window.addEventListener("hashchange", proxy)
+
+
 def show_refusal(message: str, *, link: str | None = None) -> None:
     """Replace the whole dialog with a refusal: nothing else may run on this page. `link` is
     the address to open instead, if there is one."""
