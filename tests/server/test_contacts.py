@@ -616,8 +616,11 @@ def test_invitations_and_help_requests_on_each_backend(database: Database) -> No
         )
 
     database.run_sync(fill)
-    assert database.run_sync(lambda tx: contacts.invite(tx, "owner", "friend", 10)) == "pending"
-    assert database.run_sync(lambda tx: contacts.invite(tx, "owner", "friend", 11)) == "pending"
+    assert database.run_sync(lambda tx: contacts.invite(tx, "owner", "friend", 10))
+    assert not database.run_sync(lambda tx: contacts.invite(tx, "owner", "friend", 11))
+    pending = database.run_sync(lambda tx: contacts.invitation(tx, "owner", "friend"))
+    assert pending is not None
+    assert (pending["status"], pending["created_at"]) == ("pending", 10)
     assert not database.run_sync(lambda tx: contacts.answer(tx, "friend", "owner", "accepted", 12))
     assert database.run_sync(lambda tx: contacts.answer(tx, "owner", "friend", "accepted", 12))
     assert database.run_sync(lambda tx: contacts.is_accepted(tx, "owner", "friend"))

@@ -52,18 +52,19 @@ def invitation(tx: Transaction, owner_id: str, contact_id: str) -> Row | None:
     )
 
 
-def invite(tx: Transaction, owner_id: str, contact_id: str, now: int) -> str:
-    """Invite `contact_id` (again); an accepted invitation stays accepted. Its status."""
+def invite(tx: Transaction, owner_id: str, contact_id: str, now: int) -> bool:
+    """Invite `contact_id`; False if an invitation is already pending or accepted (which
+    stays as it is: nothing is asked again)."""
     current = invitation(tx, owner_id, contact_id)
     if current is not None and current["status"] in (PENDING, ACCEPTED):
-        return str(current["status"])
+        return False
     tx.execute(
         "INSERT INTO contact_invitations (owner_id, contact_id, status, created_at)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (owner_id, contact_id) DO UPDATE SET"
         " status = excluded.status, created_at = excluded.created_at, answered_at = NULL",
         (owner_id, contact_id, PENDING, now),
     )
-    return PENDING
+    return True
 
 
 def answer(tx: Transaction, owner_id: str, contact_id: str, status: str, now: int) -> bool:

@@ -49,6 +49,7 @@ from vouch.server.api import (
 )
 from vouch.server.context import Context, context_of
 from vouch.server.errors import BadRequest, VouchError
+from vouch.server.kinds import GuardianSet
 from vouch.server.kinds.contact import contact_of, message_digest
 from vouch.server.outbox.events import emit
 from vouch.server.outbox.user_agent import describe
@@ -163,12 +164,16 @@ async def status(request: Request) -> Response:
 class Opened(NamedTuple):
     help: contacts.HelpRequest
     recovery: Recovery
+    guardian_set: GuardianSet
     contact: Row  # the signed-in contact's account
     owner: str  # the requester's account name
 
 
-def _opened(tx: Transaction, context: Context, request: Request, request_id: str) -> Opened:
-    """The request, answerable by the signed-in contact now, or the reason it is not."""
+def _own_request(
+    tx: Transaction, context: Context, request: Request, request_id: str
+) -> tuple[Row, contacts.HelpRequest]:
+    """The signed-in contact and the request `request_id` names, which must be theirs (a
+    decoy's has no contact: it is no one's)."""
     contact = sessions.session_account(tx, context, sessions.bearer_token(request))
     help_request = contacts.find_request(tx, request_id)
     if help_request.contact_id != contact["id"] or help_request.owner_id is None:
@@ -177,27 +182,35 @@ def _opened(tx: Transaction, context: Context, request: Request, request_id: str
             code="not_your_request",
             status=403,
         )
+    return contact, help_request
+
+
+def _opened(tx: Transaction, context: Context, request: Request, request_id: str) -> Opened:
+    """The request, answerable by the signed-in contact now, or the reason it is not."""
+    contact, help_request = _own_request(tx, context, request, request_id)
+    owner_id = help_request.owner_id
+    assert owner_id is not None  # (a decoy's request is no one's: refused above)
     now = context.now()
     if help_request.answered:
         raise contacts.closed(f"It was {help_request.status} already.")
     found = recovery.load_reference(tx, help_request.recovery_id)
     try:
         recovery.check_open(found, now)
-        recovery.guardians_of(tx, context, found)
+        guardian_set = recovery.guardians_of(tx, context, found)
     except VouchError as exc:
         raise contacts.closed(
             "The recovery it was for has ended, expired or changed: ask for a new link."
         ) from exc
-    if not contacts.is_accepted(tx, help_request.owner_id, contact["id"]):
+    if not contacts.is_accepted(tx, owner_id, contact["id"]):
         raise VouchError(
             "You are not this person's trusted contact any more.",
             code="not_a_contact",
             status=403,
         )
     _not_recently_recovered(context, contact, now)
-    owner = accounts.find_account(tx, help_request.owner_id)
+    owner = accounts.find_account(tx, owner_id)
     assert owner is not None
-    return Opened(help_request, found, contact, owner["username"])
+    return Opened(help_request, found, guardian_set, contact, owner["username"])
 
 
 def _not_recently_recovered(context: Context, contact: Row, now: int) -> None:
@@ -316,7 +329,7 @@ async def approve(request: Request) -> Response:
             _refused_soon(context, request, body["request_id"], exc.code)
         raise
     if attempts_left is not None:
-        _refusal_audit(context, opened, "contact_code_wrong")
+        _refusal_audit(context, opened.help, opened.contact, opened.owner, "contact_code_wrong")
         if attempts_left <= 0:
             raise contacts.closed("Too many wrong codes were typed: ask for a new link.")
         raise BadRequest(
@@ -328,39 +341,33 @@ async def approve(request: Request) -> Response:
     return JSONResponse({"ok": True, "username": opened.owner})
 
 
-def _refusal_audit(context: Context, opened: Opened, reason: str) -> None:
-    owner_id = opened.help.owner_id
-    assert owner_id is not None
-    detail = {"recovery_id": opened.recovery.id, "reason": reason}
-    audit.record_soon(context, owner_id, "contact_help_refused", detail)
+def _refusal_audit(
+    context: Context, help_request: contacts.HelpRequest, contact: Row, owner: str, reason: str
+) -> None:
+    """A refused approval in both accounts' logs, once the refusal has been sent."""
+    detail = {"recovery_id": help_request.recovery_id, "reason": reason}
+    audit.record_soon(context, help_request.owner_id, "contact_help_refused", detail)
     audit.record_soon(
-        context,
-        opened.contact["id"],
-        "contact_help_refused",
-        {"owner": opened.owner, "reason": reason},
+        context, contact["id"], "contact_help_refused", {"owner": owner, "reason": reason}
     )
 
 
 def _refused_soon(context: Context, request: Request, request_id: str, reason: str) -> None:
     """Audit a refused approval (a bad assertion, a closed request) once it has been sent."""
 
-    def read(tx: Transaction) -> Opened | None:
+    def read(tx: Transaction) -> tuple[contacts.HelpRequest, Row, str] | None:
         try:
-            help_request = contacts.find_request(tx, request_id)
-            contact = sessions.session_account(tx, context, sessions.bearer_token(request))
-            if help_request.owner_id is None or help_request.contact_id != contact["id"]:
-                return None
-            owner = accounts.find_account(tx, help_request.owner_id)
-            found = recovery.load_reference(tx, help_request.recovery_id)
+            contact, help_request = _own_request(tx, context, request, request_id)
         except VouchError:
             return None
+        owner = accounts.find_account(tx, str(help_request.owner_id))
         assert owner is not None
-        return Opened(help_request, found, contact, owner["username"])
+        return help_request, contact, owner["username"]
 
     async def later() -> None:
-        opened = await context.database.run(read)
-        if opened is not None:
-            _refusal_audit(context, opened, reason)
+        found = await context.database.run(read)
+        if found is not None:
+            _refusal_audit(context, *found, reason)
 
     audit.soon(later())
 

@@ -130,9 +130,7 @@ async def invite(request: Request) -> Response:
                 code="contact_is_you",
             )
         ratelimit.hit(tx, context, [("contact_invite_account", owner["id"])])
-        before = contacts.invitation(tx, owner["id"], invited["id"])
-        contacts.invite(tx, owner["id"], invited["id"], context.now())
-        if before is None or before["status"] not in (contacts.PENDING, contacts.ACCEPTED):
+        if contacts.invite(tx, owner["id"], invited["id"], context.now()):
             audit.record(tx, context, owner["id"], "contact_invited", {"contact": username})
             audit.record(
                 tx,
