@@ -272,7 +272,7 @@ def test_guardians_and_audit_round_trip(database: Database) -> None:
         database.run_sync(lambda tx: save(tx, 0))  # a stale version
     database.run_sync(lambda tx: save(tx, 1))
     assert database.run_sync(lambda tx: guardians.load(tx, "acct"))[1].used_codes == {3}
-    rows = database.run_sync(lambda tx: guardians.public_rows(tx, "name-acct"))
+    rows = database.run_sync(lambda tx: guardians.public_rows(tx, "name-acct", 2))
     public = [guardians.public_descriptor(row) for row in rows][1]
     assert "codes_remaining" not in public  # the owner's to know, not a recovering stranger's
     assert guardians.owner_descriptor(loaded[1])["codes_remaining"] == 9

@@ -128,8 +128,8 @@ def start(
     would let strangers fill the owner's inbox; the owner is mailed once guardians have
     approved it (`hold`, `apply_plan`).
     """
-    rows = guardian_store.public_rows(tx, username, context.kinds)
     decoy = context.decoys.decoy(username)
+    rows = guardian_store.public_rows(tx, username, len(decoy.rows), context.kinds)
     if rows:
         account_id: str | None = rows[0]["account_id"]
         shown, threshold, version = rows, rows[0]["account_threshold"], rows[0]["account_version"]

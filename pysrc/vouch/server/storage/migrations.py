@@ -401,6 +401,60 @@ MIGRATIONS.append(
     )
 )
 
+
+
+def _seed_decoy_guardians(tx: Transaction) -> None:
+    """Version 10: the rows a decoy's recovery start reads in place of an account's own.
+
+    For each count n from 1 to 16 (the most guardians an account may have), n rows filed
+    under a 22-character key as an account id is, each shaped like a passphrase guardian's
+    (the widest row a decoy shows): a recovery start of an unknown name reads as many rows
+    of the same width, through the same kind of index, as an account's start reads of its
+    guardians (`vouch.server.guardians.public_rows`). Nothing else reads them.
+    """
+    kdf = json.dumps(
+        {"algorithm": "argon2id", "version": 19, "memory_kib": 65536, "iterations": 3, "lanes": 4}
+    )
+    for count in range(1, 17):
+        for ordinal in range(count):
+            seed = hashlib.sha256(f"vouch/decoy-guardian/{count}/{ordinal}".encode()).digest()
+            tx.execute(
+                "INSERT INTO decoy_guardians (account_id, id, ordinal, kind, label, salt, kdf,"
+                " credential_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                (
+                    f"{count:022d}",
+                    base64.urlsafe_b64encode(seed[:9]).decode(),
+                    ordinal,
+                    "passphrase",
+                    "Passphrase",
+                    seed[16:32],
+                    kdf,
+                ),
+            )
+
+
+MIGRATIONS.append(
+    (
+        10,
+        [
+            # Read by a decoy's recovery start, never written after this (see the seed).
+            """CREATE TABLE decoy_guardians (
+                account_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                ordinal INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                label TEXT NOT NULL,
+                salt BLOB,
+                kdf TEXT,
+                credential_id TEXT,
+                data TEXT,
+                PRIMARY KEY (account_id, id)
+            )""",
+            _seed_decoy_guardians,
+        ],
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
