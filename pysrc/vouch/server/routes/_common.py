@@ -1,6 +1,6 @@
 """What several endpoints answer alike: a dialog session and a host-app token (sign-in,
-sign-up, recovery), and the options of a passkey confirmation (a guardians change, a
-trusted contact's answer)."""
+sign-up, recovery), and a passkey confirmation's options and check (a guardians change, a
+trusted contact's answer or approval)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from vouch.core.b64url import b64url_encode
 from vouch.server import accounts, ceremonies, challenges, ratelimit, recovery, schemas, sessions
 from vouch.server.api import decode_b64
 from vouch.server.context import Context
-from vouch.server.errors import BadRequest
+from vouch.server.errors import BadRequest, VerificationFailed
 from vouch.server.kinds import Guardian, GuardianSet
 from vouch.server.recovery import Recovery
 from vouch.server.storage import Transaction
@@ -72,6 +72,50 @@ def confirmation_options(
         "account": account_id,
         "options": options,
     }
+
+
+def own_signin_passkey(
+    stored: accounts.StoredCredential | None, account_id: str, refusal: str
+) -> accounts.StoredCredential:
+    """`stored` if it is one of `account_id`'s sign-in passkeys still in use; else `refusal`
+    (a guardian passkey only approves recoveries, and never confirms a change)."""
+    if (
+        stored is None
+        or stored.account_id != account_id
+        or stored.revoked
+        or stored.role != accounts.SIGNIN
+    ):
+        raise VerificationFailed(refusal, code="unknown_credential")
+    return stored
+
+
+def record_passkey_use(
+    tx: Transaction, context: Context, stored: accounts.StoredCredential, sign_count: int
+) -> None:
+    """Its new counter; refused if a recovery revoked it while the request was checked."""
+    if not accounts.record_use(tx, stored.id, sign_count=sign_count, now=context.now()):
+        raise VerificationFailed("This passkey was revoked.", code="unknown_credential")
+
+
+def verify_signin_assertion(
+    tx: Transaction, context: Context, account_id: str, assertion: dict[str, Any], challenge: bytes
+) -> str:
+    """An assertion of one of `account_id`'s sign-in passkeys over `challenge`, its counter
+    recorded; the passkey's id."""
+    stored = own_signin_passkey(
+        accounts.find_credential(tx, str(assertion.get("id", ""))),
+        account_id,
+        "Use one of your own sign-in passkeys.",
+    )
+    sign_count = ceremonies.verify_authentication(
+        context.config,
+        assertion,
+        challenge=challenge,
+        public_key=stored.public_key,
+        sign_count=stored.sign_count,
+    )
+    record_passkey_use(tx, context, stored, sign_count)
+    return stored.id
 
 
 def confirmation_response(message: str, signed: str) -> schemas.JSONSchema:

@@ -54,8 +54,12 @@ from vouch.server.kinds.contact import contact_of, message_digest
 from vouch.server.outbox.events import emit
 from vouch.server.outbox.user_agent import describe
 from vouch.server.recovery import Recovery
-from vouch.server.routes._common import OutOfBand, out_of_band_guardian, signin_keys
-from vouch.server.routes.contacts import verify_signin_assertion
+from vouch.server.routes._common import (
+    OutOfBand,
+    out_of_band_guardian,
+    signin_keys,
+    verify_signin_assertion,
+)
 from vouch.server.routes.recovery import NEW_CREDENTIAL
 from vouch.server.storage import Row, Transaction
 

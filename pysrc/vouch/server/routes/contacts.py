@@ -21,7 +21,6 @@ from vouch.core.usernames import InvalidUsername, normalize_username
 from vouch.server import (
     accounts,
     audit,
-    ceremonies,
     challenges,
     contacts,
     ratelimit,
@@ -30,9 +29,13 @@ from vouch.server import (
 )
 from vouch.server.api import Endpoint, JSONResponse, body_schema, read_body
 from vouch.server.context import Context, context_of
-from vouch.server.errors import BadRequest, ChallengeError, VerificationFailed
+from vouch.server.errors import BadRequest, ChallengeError
 from vouch.server.outbox.events import emit
-from vouch.server.routes._common import confirmation_options, confirmation_response
+from vouch.server.routes._common import (
+    confirmation_options,
+    confirmation_response,
+    verify_signin_assertion,
+)
 from vouch.server.storage import Row, Transaction
 
 ANSWER_PURPOSE = "contact_answer"
@@ -206,31 +209,6 @@ async def answer_options(request: Request) -> Response:
         return JSONResponse(confirmation_options(tx, context, account["id"], ANSWER_PURPOSE))
 
     return await context.database.run(work)
-
-
-def verify_signin_assertion(
-    tx: Transaction, context: Context, account_id: str, assertion: dict[str, Any], challenge: bytes
-) -> str:
-    """An assertion of one of `account_id`'s sign-in passkeys over `challenge`, its counter
-    recorded; the passkey's id."""
-    stored = accounts.find_credential(tx, str(assertion.get("id", "")))
-    if (
-        stored is None
-        or stored.account_id != account_id
-        or stored.revoked
-        or stored.role != accounts.SIGNIN
-    ):
-        raise VerificationFailed("Use one of your own sign-in passkeys.", code="unknown_credential")
-    sign_count = ceremonies.verify_authentication(
-        context.config,
-        assertion,
-        challenge=challenge,
-        public_key=stored.public_key,
-        sign_count=stored.sign_count,
-    )
-    if not accounts.record_use(tx, stored.id, sign_count=sign_count, now=context.now()):
-        raise VerificationFailed("This passkey was revoked.", code="unknown_credential")
-    return stored.id
 
 
 async def answer(request: Request) -> Response:

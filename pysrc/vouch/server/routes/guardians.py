@@ -24,11 +24,16 @@ from vouch.server import accounts, audit, ceremonies, challenges, schemas, sessi
 from vouch.server import guardians as guardian_store
 from vouch.server.api import Endpoint, JSONResponse, body_schema, decode_b64, read_body
 from vouch.server.context import Context, context_of
-from vouch.server.errors import BadRequest, ChallengeError, Conflict, VerificationFailed
+from vouch.server.errors import BadRequest, ChallengeError, Conflict
 from vouch.server.kinds import Guardian, KindRegistry
 from vouch.server.kinds.base import invalid
 from vouch.server.outbox.events import emit
-from vouch.server.routes._common import confirmation_options, confirmation_response
+from vouch.server.routes._common import (
+    confirmation_options,
+    confirmation_response,
+    own_signin_passkey,
+    record_passkey_use,
+)
 from vouch.server.storage import Row, Transaction
 
 CHANGE_PURPOSE = "guardians"
@@ -273,16 +278,9 @@ async def replace_guardians(request: Request) -> Response:
         stored = accounts.find_credential(tx, assertion["id"])
         if stored is not None and stored.revoked and stored.account_id == account_id:
             _not_recovered_since(tx, account)  # revoked by a recovery that just committed?
-        if (
-            stored is None
-            or stored.account_id != account_id
-            or stored.revoked
-            or stored.role != accounts.SIGNIN
-        ):
-            raise VerificationFailed(
-                "Confirm the change with one of this account's sign-in passkeys.",
-                code="unknown_credential",
-            )
+        stored = own_signin_passkey(
+            stored, account_id, "Confirm the change with one of this account's sign-in passkeys."
+        )
         try:
             message = guardians_message(GuardiansChange(account_id, challenge.challenge, config))
         except MalformedInput as exc:
@@ -306,8 +304,7 @@ async def replace_guardians(request: Request) -> Response:
             kinds=context.kinds,
         )
         _not_recovered_since(tx, account)
-        if not accounts.record_use(tx, stored.id, sign_count=sign_count, now=context.now()):
-            raise VerificationFailed("This passkey was revoked.", code="unknown_credential")
+        record_passkey_use(tx, context, stored, sign_count)
         audit.record(
             tx,
             context,

@@ -402,7 +402,6 @@ MIGRATIONS.append(
 )
 
 
-
 def _seed_decoy_guardians(tx: Transaction) -> None:
     """Version 10: the rows a decoy's recovery start reads in place of an account's own.
 
