@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page, Request
 
-# Without these, Chromium on a closed network keeps trying to reach Google's services.
+# Without most of these, Chromium on a closed network keeps trying to reach Google's services.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -23,6 +23,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-default-apps",
+    # Shared memory from /tmp, not /dev/shm: a container's /dev/shm is often 64 MiB, and a
+    # page with Pyodide's heap and a second context open beside it can outgrow it, which
+    # Chromium reports as "Page crashed" (more often on a busy machine, slower to free it).
+    "--disable-dev-shm-usage",
 ]
 
 
