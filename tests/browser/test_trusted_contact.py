@@ -34,7 +34,7 @@ from tests.support.browser import (
     attach_authenticator,
 )
 from tests.support.db import count, snapshot
-from tests.support.dialog_driver import SLOW, DialogDriver
+from tests.support.dialog_driver import SLOW, DialogDriver, axe_violations
 from tests.support.live_server import LiveServer
 from vouch.core.contacts import fingerprint
 
@@ -136,8 +136,32 @@ def invite(alice: Person, bob: Person) -> None:
     alice.dialog.screen("contact-invited")
 
 
+def signed_in_at_a_site_while_asked(bob: Person, alice: Person, live_server: LiveServer) -> None:
+    """Bob signs in at the demo host site first: its dialog (in a frame) goes straight back
+    to the site, so it says first that Alice waits for his answer, then goes on."""
+    bob.page.goto(f"{live_server.url}/index.html")
+    bob.page.get_by_label("Frame on this page").check()
+    bob.page.get_by_role("button", name="Sign in").click()
+    frame = bob.page.frame_locator("iframe[title='Sign-in dialog']")
+    frame.locator("html[data-ready=true]").wait_for(timeout=SLOW)
+    frame.get_by_role("button", name="Sign in with passkey").click()
+    frame.get_by_role("button", name="Not now").click(timeout=SLOW)  # no guardians yet
+    asked = frame.get_by_text(f"{alice.username} invited you to be their trusted contact.")
+    expect(asked).to_be_visible(timeout=SLOW)
+    link = frame.get_by_role("link", name="your account page")
+    expect(link).to_have_attribute("target", "_blank")
+    handle = bob.page.locator("iframe[title='Sign-in dialog']").element_handle()
+    content = handle.content_frame() if handle is not None else None
+    assert content is not None
+    bob.page.screenshot(path=bob.directory / "host-asked.png")
+    assert axe_violations(content) == []  # type: ignore[arg-type]  # a Frame evaluates alike
+    frame.get_by_role("button", name="Continue").click()
+    expect(bob.page.locator("#status")).to_have_text(f"Signed in as {bob.username}", timeout=SLOW)
+
+
 def accept(bob: Person, alice: Person, live_server: LiveServer) -> str:
     """Bob accepts in his own dialog; the fingerprint he would read out to Alice."""
+    signed_in_at_a_site_while_asked(bob, alice, live_server)
     sign_in_again(bob, live_server)
     expect(bob.text(f"{alice.username} asks you to be their trusted contact.")).to_be_visible()
     said = bob.page.locator("[data-slot=contact-fingerprint]").inner_text()

@@ -33,11 +33,14 @@ from vouch.core.contacts import answer_message, fingerprint, verification_code
 from vouch.core.kinds import CONTACT
 from vouch.dialog.account_screens import AccountScreens
 from vouch.dialog.api import ApiError
+from vouch.dialog.embed import Launch
 from vouch.dialog.errors import NetworkError, WebAuthnError
 from vouch.dialog.kinds import REGISTRY, contact, link_in
 from vouch.dialog.kinds.base import LinkStep
 from vouch.dialog.kinds.contact import asking, builders, helping
 from vouch.dialog.recovery_screens import RecoveryScreens
+from vouch.dialog.shell import Arrival
+from vouch.dialog.welcome import Welcome
 
 BOB = "acct-bob"
 CAROL = "acct-carol"
@@ -716,3 +719,76 @@ def test_an_authenticator_the_browser_did_not_name_is_left_out_of_the_request() 
     shell.settle()
     (request,) = shell.api.sent("/api/recovery/contact/request")
     assert "authenticator" not in request
+
+
+WELCOME_RESULT = {"account": "acct-1", "username": "alice", "token": "t", "session": "s"}
+
+
+# A sign-in for a site, while someone waits for the contact's answer ------------------------
+
+
+def signing_in_for_a_site(api: FakeApi) -> tuple[FakeShell, list[str]]:
+    """The contact signs in from a host app's embedded dialog, which goes straight back."""
+    launch = Launch(mode="signin", host_origin="https://host.example", display="popup", nonce="n")
+    shell = FakeShell(api, launch=launch)
+    finished: list[str] = []
+    Welcome(shell, AccountScreens(shell)).arrive(
+        WELCOME_RESULT, Arrival("signin"), lambda: finished.append("finished")
+    )
+    shell.settle()
+    return shell, finished
+
+
+def test_a_sign_in_for_a_site_first_says_who_waits_for_the_contacts_answer() -> None:
+    request = {"request_id": "tok-1", "username": "alice2", "created_at": 1_800_000_000}
+    api = with_contacts(
+        account_api(),
+        requests=[request],
+        vouching_for=[person(CAROL, "carol", "pending"), person(ALICE, "alice2", "accepted")],
+    )
+    shell, finished = signing_in_for_a_site(api)
+    screen = shell.current()
+    assert screen.template_id == "tpl-asked"
+    lines = [li.text_content for li in screen.find("[data-slot=asked-list]").children]
+    assert lines == [
+        "alice2 asks you to approve their recovery.",
+        "carol invited you to be their trusted contact.",
+    ]
+    link = screen.find("a")
+    assert (link.attrs["href"], link.attrs["target"]) == ("dialog.html", "_blank")
+    assert "noopener" in link.attrs["rel"]
+    assert finished == []
+    screen.click("[data-action=continue]")
+    assert finished == ["finished"]
+
+
+def test_a_pending_recovery_is_said_first_and_then_who_waits() -> None:
+    api = with_contacts(account_api(), vouching_for=[person(CAROL, "carol", "pending")])
+    answer = api.answers[("GET", "/api/account")]
+    assert isinstance(answer, dict)
+    pending = {"recovery_id": "ref-1", "effective_at": 1_900_000_000, "created_at": 1}
+    api.answers[("GET", "/api/account")] = {**answer, "pending_recoveries": [pending]}
+    shell, finished = signing_in_for_a_site(api)
+    assert shell.current().template_id == "tpl-pending-banner"
+    shell.current().click("[data-action=continue]")
+    assert shell.current().template_id == "tpl-asked"
+    shell.current().click("[data-action=continue]")
+    assert finished == ["finished"]
+
+
+def test_nothing_waiting_and_answered_invitations_go_straight_back_to_the_site() -> None:
+    api = with_contacts(account_api(), vouching_for=[person(ALICE, "alice2", "accepted")])
+    shell, finished = signing_in_for_a_site(api)
+    assert finished == ["finished"]
+    assert shell.current().template_id != "tpl-asked"
+
+
+def test_the_dialogs_own_page_shows_them_on_the_account_screen_instead() -> None:
+    api = with_contacts(account_api(), vouching_for=[person(CAROL, "carol", "pending")])
+    shell = FakeShell(api)  # the dialog's own page: no host site to go back to
+    finished: list[str] = []
+    Welcome(shell, AccountScreens(shell)).arrive(
+        WELCOME_RESULT, Arrival("signin"), lambda: finished.append("finished")
+    )
+    shell.settle()
+    assert finished == ["finished"]

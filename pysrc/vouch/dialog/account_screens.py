@@ -121,6 +121,10 @@ class AccountScreens:
         self.email_pending = email_address.pending_of(data)
         return self.model
 
+    def asked(self) -> list[str]:
+        """What other people asked of this account and wait for (`AccountPart.asked`)."""
+        return [line for part in self.parts.values() for line in part.asked()]
+
     async def reload(self) -> None:
         assert self.result is not None
         await self.load(self.result)

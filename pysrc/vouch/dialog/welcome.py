@@ -3,7 +3,9 @@
 Right after sign-up, recovery in one step (the recommended pair, `kinds.recommended`); on
 a later sign-in while the account has no guardians, the same as a reminder (once per
 sign-in, never while signed in); after a recovery that used a reusable code, a new code
-for it. Each is one screen with a way to skip, and `finish` is where the dialog goes next:
+for it; and before a sign-in goes back to a site, what other people wait for (a trusted
+contact's invitation, a request for help), since only the account screen shows it. Each
+is one screen with a way to skip, and `finish` is where the dialog goes next:
 the host page gets its token, or the account screen opens. What an offer saves is built
 while the screen is read, so its button starts the passkey confirmation inside the click;
 the kits are shown only once the change is stored.
@@ -56,14 +58,23 @@ class Welcome:
             self.shell.show_busy("Signing you in…")
             model = await self.account.load(result)
             used = [g for g in model.guardians if g["id"] in arrival.used]
+            # The dialog's own page opens the account screen next, which shows them.
+            asked = self.account.asked() if self.shell.launch.host_origin is not None else []
+
+            def then() -> None:
+                if asked:
+                    self.show_asked(asked, finish)
+                else:
+                    finish()
+
             if self.account.pending:
-                self.show_pending(finish)
+                self.show_pending(then)
             elif used:
-                self.offer(self.renewal(used[0]), result, finish)
+                self.offer(self.renewal(used[0]), result, then)
             elif not model.guardians:
-                self.offer(self.recommended(first=False), result, finish)
+                self.offer(self.recommended(first=False), result, then)
             else:
-                finish()
+                then()
 
         self.shell.run(check, on_error=finish)
 
@@ -100,6 +111,17 @@ class Welcome:
             self.shell.run(work, on_error=lambda: self.show_pending(finish))
 
         return cancel
+
+    # What other people wait for ----------------------------------------------------------
+
+    def show_asked(self, asked: list[str], finish: Handler) -> None:
+        """A sign-in for a site goes straight back to it, so what others asked of this
+        account (a trusted contact's invitation, a request for help) is said here, with
+        the account page that answers it, in a new tab: this sign-in goes on."""
+        screen = self.shell.show("tpl-asked")
+        for line in asked:
+            screen.append_text("[data-slot=asked-list]", "li", line)
+        screen.on("[data-action=continue]", "click", finish)
 
     # The offers ---------------------------------------------------------------------------
 

@@ -109,6 +109,11 @@ class AccountPart(Protocol):
         """Words about one of the kind's saved guardians, for its row (whose it is)."""
         ...
 
+    def asked(self) -> list[str]:
+        """What others asked of this account and wait for, in sentences: a sign-in that goes
+        straight back to a site says so first, since only the account screen shows it."""
+        ...
+
 
 @dataclass(frozen=True)
 class LinkStep:

@@ -87,6 +87,18 @@ class ContactsPart:
             return [username]
         return [username, "no longer your contact, so this guardian does not count: remove it"]
 
+    def asked(self) -> list[str]:
+        requests = [
+            f"{request['username']} asks you to approve their recovery."
+            for request in self.requests()
+        ]
+        invited = [
+            f"{owner['username']} invited you to be their trusted contact."
+            for owner in self.vouching()
+            if owner.get("status") == "pending"
+        ]
+        return requests + invited
+
     def render(self, screen: Screen, step: AccountStep) -> None:
         self.step = step
         self.waiting = []
