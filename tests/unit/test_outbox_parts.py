@@ -83,8 +83,22 @@ def test_malformed_webhook_urls_secrets_and_addresses_are_refused() -> None:
 
 
 def test_backoff_doubles_up_to_its_cap() -> None:
-    assert [backoff(n, base=10, cap=60) for n in range(1, 6)] == [10, 20, 40, 60, 60]
-    assert backoff(10_000, base=10, cap=3600) == 3600
+    def none(_n: int) -> int:
+        return 0
+
+    assert [backoff(n, base=10, cap=60, jitter=none) for n in range(1, 6)] == [10, 20, 40, 60, 60]
+    assert backoff(10_000, base=10, cap=3600, jitter=none) == 3600
+
+
+def test_backoff_takes_off_up_to_half_at_random_so_failed_deliveries_spread_out() -> None:
+    def most(n: int) -> int:
+        return n - 1
+
+    assert [backoff(n, base=10, cap=60, jitter=most) for n in range(1, 5)] == [5, 10, 20, 30]
+    assert backoff(1, base=1, cap=60) == 1  # a second is never cut to nothing
+    waits = {backoff(4, base=10, cap=3600) for _ in range(200)}
+    assert waits <= set(range(40, 81))
+    assert len(waits) > 10  # spread out, not one value
 
 
 def test_a_cancel_token_names_one_recovery_and_cannot_be_moved_to_another() -> None:

@@ -23,9 +23,14 @@ from vouch.server.storage import Database, StorageBusy, Transaction
 log = logging.getLogger("vouch.server.outbox")
 
 
-def backoff(attempts: int, *, base: int, cap: int) -> int:
-    """Seconds before the next try after `attempts` failed ones: base, 2 base, 4 base... cap."""
-    return int(min(cap, base * 2 ** min(attempts - 1, 32)))
+def backoff(
+    attempts: int, *, base: int, cap: int, jitter: Callable[[int], int] = secrets.randbelow
+) -> int:
+    """Seconds before the next try after `attempts` failed ones: base, 2 base, 4 base... cap,
+    less up to half of it at random (`jitter(n)` is in [0, n)): deliveries that failed
+    together, in a receiver's outage, do not all come back to it in the same second."""
+    delay = int(min(cap, base * 2 ** min(attempts - 1, 32)))
+    return delay - jitter(delay // 2 + 1) if delay > 1 else delay
 
 
 class Worker:
