@@ -431,3 +431,23 @@ def test_the_mailed_link_cancels_its_recovery_only_and_only_once(filed: LiveServ
         lambda ms: any("was cancelled" in subject(m) and address in str(m["To"]) for m in ms),
     )
     assert sign_in(api, user.device).status_code == 200
+
+
+def test_the_address_a_new_one_replaces_is_told_and_where_the_notices_go_now(
+    filed: LiveServer,
+) -> None:
+    api = Api(filed.url)
+    user = register(api)
+    old, new = f"{user.username}@example.org", f"{user.username}@elsewhere.example"
+    verify_email(api, user, old, lambda: latest_to(filed, old, 1))
+    verify_email(api, user, old, lambda: latest_to(filed, old, 2))  # the same again: no notice
+    verify_email(api, user, new, lambda: latest_to(filed, new, 1))
+    told = latest_to(filed, old, 3)
+    assert subject(told) == f"Your vouch account {user.username} has a new email address"
+    text = text_of(told)
+    assert f"now sends its notices to {user.username[0]}•••@elsewhere.example" in text
+    assert new not in text  # masked: enough for the owner to know it, no more
+    assert "put your own address back" in text
+    assert len(mails_to(filed, old)) == 3  # two codes, then the notice; nothing else
+    assert len(mails_to(filed, new)) == 1  # its code only
+    assert account_email(api, user.session)["address"] == new  # type: ignore[index]

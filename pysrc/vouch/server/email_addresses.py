@@ -56,6 +56,12 @@ def normalize_address(text: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def masked(address: str) -> str:
+    """`a•••@example.com`: enough for its owner to know it, not to give it away."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
 def normalize_code(text: str) -> str:
     """The digits of a typed code (spaces and dashes ignored), or a 400 that costs no try."""
     code = re.sub(r"[\s-]", "", text)

@@ -27,8 +27,12 @@ def emit(
     event: str,
     data: dict[str, Any],
     user_agent: str | None,
+    mail_to: str | None = None,
 ) -> str | None:
     """Queue `event`'s mail and webhooks; return its id (None: nothing to send it to).
+
+    The mail goes to the account's verified address, or to `mail_to` (an address that was
+    the account's: told it was replaced).
 
     Nothing is computed before it is known to be sent: a recovery start of a real account
     emits `recovery.started`, and on a server without webhooks that must cost what a
@@ -37,7 +41,12 @@ def emit(
     outbox = context.outbox
     mails = event in TEMPLATES and outbox.sends_mail
     hooks = outbox.settings.webhooks if event in webhooks.EVENTS else ()
-    address = email_addresses.verified_address(tx, account_id) if mails else None
+    if not mails:
+        address = None
+    elif mail_to is not None:
+        address = mail_to
+    else:
+        address = email_addresses.verified_address(tx, account_id)
     if address is None and not hooks:
         return None
     now = context.now()

@@ -178,6 +178,23 @@ def _passkey_removed(site: Site, data: dict[str, Any], cancel_url: CancelUrl) ->
     )
 
 
+def _email_changed(site: Site, data: dict[str, Any], cancel_url: CancelUrl) -> Rendered:
+    # Mailed to the address being replaced: the new one gets the notices from now on.
+    account = data["username"]
+    return Rendered(
+        f"Your {site.name} account {account} has a new email address",
+        [
+            f"The account {account} on {site.name} now sends its notices to"
+            f" {data['address']} instead of this address: it was verified at"
+            f" {when(data['at'])}, from {data['device']}.",
+            "If it was you, there is nothing to do.",
+            "If it was not you, someone signed in with one of your passkeys and can now hide"
+            f" a recovery from you: sign in on {site.origin}, check your passkeys, guardians"
+            " and recent activity, and put your own address back.",
+        ],
+    )
+
+
 def _recovery_approved(site: Site, data: dict[str, Any], cancel_url: CancelUrl) -> Rendered:
     account = data["username"]
     return Rendered(
@@ -231,6 +248,7 @@ TEMPLATES: dict[str, Callable[[Site, dict[str, Any], CancelUrl], Rendered]] = {
     "passkey.removed": _passkey_removed,
     "recovery.approved": _recovery_approved,
     "contact.invited": _contact_invited,
+    "email.changed": _email_changed,
 }
 
 

@@ -12,6 +12,7 @@ from vouch.server import audit, email_addresses, ratelimit, sessions
 from vouch.server.api import Endpoint, JSONResponse, body_schema, read_body
 from vouch.server.context import context_of
 from vouch.server.outbox import messages
+from vouch.server.outbox.events import emit
 from vouch.server.outbox.user_agent import describe
 from vouch.server.storage import Transaction
 
@@ -91,6 +92,7 @@ async def verify(request: Request) -> Response:
 
     def work(tx: Transaction) -> dict[str, Any] | email_addresses.Wrong:
         account = sessions.session_account(tx, context, token)
+        before = email_addresses.verified_address(tx, account["id"])
         outcome = email_addresses.verify(
             tx,
             key=key,
@@ -102,6 +104,18 @@ async def verify(request: Request) -> Response:
         if isinstance(outcome, email_addresses.Wrong):
             return outcome  # committed: the wrong try counts
         audit.record(tx, context, account["id"], "email_verified", {"address": outcome["address"]})
+        if before is not None and before != outcome["address"]:
+            # The address it replaces is told, in case someone else took the account's mail.
+            emit(
+                tx,
+                context,
+                account_id=account["id"],
+                username=account["username"],
+                event="email.changed",
+                data={"address": email_addresses.masked(outcome["address"])},
+                user_agent=request.headers.get("user-agent"),
+                mail_to=before,
+            )
         return outcome
 
     outcome = await context.database.run(work)
