@@ -208,6 +208,8 @@ def public_rows(
     (`vouch.server.decoys`) are rows its own `public_values` reads, so a decoy's
     descriptors come out of `public_descriptor` exactly like a real account's.
     """
+    # The key the schema's version-10 seed files `decoy_count` rows under (a shipped
+    # migration is frozen, so it spells the same format itself): 1 to MAX_GUARDIANS.
     padding = f"{min(max(decoy_count, 1), MAX_GUARDIANS):022d}"
     rows = tx.all(_public_query(kinds), (username, padding, username))
     return [row for row in rows if row["account_id"] is not None]
